@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building, testing and the demo need.
+# Idempotent: asks apt only when something is missing.
+set -euo pipefail
+
+packages=(
+  autoconf
+  automake
+  gcc
+  libjson-c-dev
+  libnbd-dev
+  libnbd-bin
+  libtool
+  libvirt-dev
+  make
+  nbdkit
+  nbdkit-plugin-dev
+  perl
+  pkg-config
+  python3-libnbd
+  qemu-utils
+  e2fsprogs
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

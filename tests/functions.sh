@@ -1,0 +1,79 @@
+# nbdkit-fleece: sourced by every shell test.
+#
+# Provides $VMDISK and $FLEECE (the built .so files, so tests never
+# touch installed copies), $tmpdir (removed on exit, with any process
+# registered by cleanup_pid), and `requires`, which FAILS the test
+# when a tool is missing: the set-up command installs every tool, so
+# a missing one is a broken set-up, never a reason to skip quietly.
+
+set -euo pipefail
+
+: "${abs_top_builddir:?run the tests through make check}"
+VMDISK="$abs_top_builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
+FLEECE="$abs_top_builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"
+# Debian's python3 has the nbd module; a python3 earlier on PATH may not.
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
+tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/fleece-test.XXXXXX")
+_cleanup_pids=()
+_cleanup ()
+{
+  local pid
+  for pid in "${_cleanup_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${_cleanup_pids[@]}"; do
+    # Wait for it to die so nothing outlives the test.
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  done
+  rm -rf "$tmpdir"
+}
+trap _cleanup EXIT
+
+# cleanup_pid PID: kill PID when the test exits.
+cleanup_pid ()
+{
+  _cleanup_pids+=("$1")
+}
+
+# requires CMD [ARGS...]: fail unless the command runs.
+requires ()
+{
+  if ! "$@" >/dev/null 2>&1; then
+    echo "$0: FAIL: required tool missing: '$*' (run scripts/check.sh to install it)" >&2
+    exit 1
+  fi
+}
+
+# expect_fail_msg REGEX CMD...: CMD must exit non-zero and print REGEX.
+expect_fail_msg ()
+{
+  local re="$1" out
+  shift
+  if out=$("$@" 2>&1); then
+    echo "$0: FAIL: expected failure from: $*" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  if ! grep -Eq -- "$re" <<<"$out"; then
+    echo "$0: FAIL: message from '$*' does not match /$re/:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "ok: $* -> $(grep -E -m1 -- "$re" <<<"$out")"
+}
+
+# start_nbdkit PIDFILE SOCKET ARGS...: run nbdkit in the background on
+# a Unix socket, wait until it is serving, register it for cleanup.
+start_nbdkit ()
+{
+  local pidfile="$1" sock="$2" i
+  shift 2
+  nbdkit -P "$pidfile" -U "$sock" "$@"
+  for i in $(seq 1 200); do
+    [ -s "$pidfile" ] && [ -S "$sock" ] && break
+    sleep 0.05
+  done
+  [ -s "$pidfile" ] || { echo "$0: nbdkit did not start" >&2; exit 1; }
+  cleanup_pid "$(cat "$pidfile")"
+}
