@@ -1,10 +1,356 @@
-/* nbdkit-fleece: fleece filter (placeholder). */
+/* nbdkit-fleece: the fleece filter's callback table.
+ *
+ * Two exports over one plugin disk: the live export (the plugin's own,
+ * "") passes everything through, with copy-before-write in front of
+ * writes, zeroes and trims while a snapshot is active; the snapshot
+ * export (snapshot-export=, "snapshot") serves the disk as it was when
+ * the snapshot was taken.  The mechanisms: snapshot.c (lifecycle and
+ * barrier), blocks.c (per-block state), cbw.c (the live side),
+ * snapread.c (the snapshot side), store.c (preserved data),
+ * quiesce.c (guest freeze/thaw), params.c (parameters).
+ *
+ * Both kinds of connection open the plugin at its default export;
+ * snapshot connections open it read-only.
+ */
 #include <config.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <nbdkit-filter.h>
 
+#include "cbw.h"
+#include "fleece.h"
+#include "params.h"
+#include "quiesce.h"
+#include "snapread.h"
+#include "snapshot.h"
+#include "store.h"
+
+int fleece_debug_verbose;
+int fleece_debug_cbw_delay_ms;
+
+struct handle {
+  bool snapshot;                /* a connection to the snapshot export */
+  bool joined;                  /* it joined generation gen */
+  uint64_t gen;
+};
+
+static int
+fleece_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
+               const char *key, const char *value)
+{
+  int r = params_config (key, value);
+
+  if (r != 0)
+    return r == 1 ? 0 : -1;
+  return next (nxdata, key, value);
+}
+
+static int
+fleece_config_complete (nbdkit_next_config_complete *next,
+                        nbdkit_backend *nxdata)
+{
+  if (params_complete () == -1)
+    return -1;
+  return next (nxdata);
+}
+
+static int
+fleece_get_ready (int thread_model)
+{
+  if (store_open (fleece_cfg.dir, fleece_cfg.max_size) == -1)
+    return -1;
+  return quiesce_get_ready ();
+}
+
+static int
+fleece_after_fork (nbdkit_backend *backend)
+{
+  return snapshot_start ();
+}
+
+static void
+fleece_cleanup (nbdkit_backend *backend)
+{
+  snapshot_stop ();
+}
+
+static void
+fleece_unload (void)
+{
+  store_close ();
+}
+
+static int
+fleece_list_exports (nbdkit_next_list_exports *next, nbdkit_backend *nxdata,
+                     int readonly, int is_tls, struct nbdkit_exports *exports)
+{
+  if (next (nxdata, readonly, exports) == -1)
+    return -1;
+  return nbdkit_add_export (exports, fleece_cfg.snapshot_export,
+                            "point-in-time snapshot of the disk (fleece)");
+}
+
+static void *
+fleece_open (nbdkit_next_open *next, nbdkit_context *context,
+             int readonly, const char *exportname, int is_tls)
+{
+  bool snap = strcmp (exportname, fleece_cfg.snapshot_export) == 0;
+  struct handle *h;
+
+  if (!snap && exportname[0] != '\0') {
+    nbdkit_error ("fleece: unknown export '%s': valid exports are '' (the "
+                  "live disk) and '%s' (its snapshot)",
+                  exportname, fleece_cfg.snapshot_export);
+    return NULL;
+  }
+  if (next (context, readonly || snap, "") == -1)
+    return NULL;
+  h = calloc (1, sizeof *h);
+  if (h == NULL) {
+    nbdkit_error ("calloc: %m");
+    return NULL;
+  }
+  h->snapshot = snap;
+  return h;
+}
+
+static int
+fleece_prepare (nbdkit_next *next, void *handle, int readonly)
+{
+  struct handle *h = handle;
+
+  if (!h->snapshot)
+    return 0;
+  if (snapshot_join (next, &h->gen) == -1)
+    return -1;
+  h->joined = true;
+  return 0;
+}
+
+static void
+fleece_close (void *handle)
+{
+  struct handle *h = handle;
+
+  if (h->joined)
+    snapshot_leave (h->gen);
+  free (h);
+}
+
+static int64_t
+fleece_get_size (nbdkit_next *next, void *handle)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot) {
+    SNAPSHOT_SCOPE (s);
+    if (s && s->generation == h->gen)
+      return s->size;
+  }
+  return next->get_size (next);
+}
+
+static const char *
+fleece_export_description (nbdkit_next *next, void *handle)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot) {
+    SNAPSHOT_SCOPE (s);
+    return s && s->generation == h->gen ?
+      nbdkit_strdup_intern (s->description) : NULL;
+  }
+  return next->export_description (next);
+}
+
+/* The snapshot export: writes and zeroes are refused, trim releases. */
+#define SNAPSHOT_OR(h, snapval, liveexpr) \
+  (((struct handle *) (h))->snapshot ? (snapval) : (liveexpr))
+
+static int
+fleece_can_write (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, 1, next->can_write (next));
+}
+
+static int
+fleece_can_flush (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, 1, next->can_flush (next));
+}
+
+static int
+fleece_can_trim (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, 1, next->can_trim (next));
+}
+
+static int
+fleece_can_zero (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, NBDKIT_ZERO_NATIVE, next->can_zero (next));
+}
+
+static int
+fleece_can_fast_zero (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, 1, next->can_fast_zero (next));
+}
+
+static int
+fleece_can_fua (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, NBDKIT_FUA_NONE, next->can_fua (next));
+}
+
+static int
+fleece_can_multi_conn (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, 1, next->can_multi_conn (next));
+}
+
+static int
+fleece_can_extents (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, 1, next->can_extents (next));
+}
+
+static int
+fleece_can_cache (nbdkit_next *next, void *h)
+{
+  return SNAPSHOT_OR (h, NBDKIT_CACHE_NATIVE, next->can_cache (next));
+}
+
+static int
+refuse_write (int *err)
+{
+  nbdkit_error ("fleece: the snapshot export is read-only (writes and "
+                "zeroes are refused; trim releases blocks)");
+  *err = EROFS;
+  return -1;
+}
+
+static int
+fleece_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
+              uint64_t offset, uint32_t flags, int *err)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot)
+    return snap_pread (next, h->gen, buf, count, offset, err);
+  return next->pread (next, buf, count, offset, flags, err);
+}
+
+static int
+fleece_pwrite (nbdkit_next *next, void *handle, const void *buf,
+               uint32_t count, uint64_t offset, uint32_t flags, int *err)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot)
+    return refuse_write (err);
+  SNAPSHOT_SCOPE (s);
+  if (s && cbw_preserve (next, s, offset, count, false, err) == -1)
+    return -1;
+  return next->pwrite (next, buf, count, offset, flags, err);
+}
+
+static int
+fleece_zero (nbdkit_next *next, void *handle, uint32_t count,
+             uint64_t offset, uint32_t flags, int *err)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot)
+    return refuse_write (err);
+  SNAPSHOT_SCOPE (s);
+  if (s && cbw_preserve (next, s, offset, count,
+                         flags & NBDKIT_FLAG_FAST_ZERO, err) == -1)
+    return -1;
+  return next->zero (next, count, offset, flags, err);
+}
+
+static int
+fleece_trim (nbdkit_next *next, void *handle, uint32_t count,
+             uint64_t offset, uint32_t flags, int *err)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot)
+    return snap_release (h->gen, count, offset, err);
+  SNAPSHOT_SCOPE (s);
+  if (s && cbw_preserve (next, s, offset, count, false, err) == -1)
+    return -1;
+  return next->trim (next, count, offset, flags, err);
+}
+
+static int
+fleece_flush (nbdkit_next *next, void *handle, uint32_t flags, int *err)
+{
+  struct handle *h = handle;
+
+  return h->snapshot ? 0 : next->flush (next, flags, err);
+}
+
+static int
+fleece_extents (nbdkit_next *next, void *handle, uint32_t count,
+                uint64_t offset, uint32_t flags,
+                struct nbdkit_extents *extents, int *err)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot)
+    return snap_extents (next, h->gen, count, offset, flags, extents, err);
+  return next->extents (next, count, offset, flags, extents, err);
+}
+
+static int
+fleece_cache (nbdkit_next *next, void *handle, uint32_t count,
+              uint64_t offset, uint32_t flags, int *err)
+{
+  struct handle *h = handle;
+
+  if (h->snapshot)
+    return snap_cache (next, h->gen, count, offset, err);
+  return next->cache (next, count, offset, flags, err);
+}
+
 static struct nbdkit_filter filter = {
-  .name = "fleece",
-  .longname = "nbdkit fleece filter",
+  .name               = "fleece",
+  .longname           = "nbdkit fleece filter (point-in-time snapshot export)",
+  .config             = fleece_config,
+  .config_complete    = fleece_config_complete,
+  .config_help        = params_help,
+  .get_ready          = fleece_get_ready,
+  .after_fork         = fleece_after_fork,
+  .cleanup            = fleece_cleanup,
+  .unload             = fleece_unload,
+  .list_exports       = fleece_list_exports,
+  .open               = fleece_open,
+  .prepare            = fleece_prepare,
+  .close              = fleece_close,
+  .get_size           = fleece_get_size,
+  .export_description = fleece_export_description,
+  .can_write          = fleece_can_write,
+  .can_flush          = fleece_can_flush,
+  .can_trim           = fleece_can_trim,
+  .can_zero           = fleece_can_zero,
+  .can_fast_zero      = fleece_can_fast_zero,
+  .can_fua            = fleece_can_fua,
+  .can_multi_conn     = fleece_can_multi_conn,
+  .can_extents        = fleece_can_extents,
+  .can_cache          = fleece_can_cache,
+  .pread              = fleece_pread,
+  .pwrite             = fleece_pwrite,
+  .zero               = fleece_zero,
+  .trim               = fleece_trim,
+  .flush              = fleece_flush,
+  .extents            = fleece_extents,
+  .cache              = fleece_cache,
 };
 
 NBDKIT_REGISTER_FILTER (filter)

@@ -1,0 +1,143 @@
+/* nbdkit-fleece: the filter's parameters (see params.h).
+ *
+ * Every value is validated completely here, and the error names the
+ * parameter and what is accepted.  Directories are checked in
+ * params_complete, once the default is known.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nbdkit-filter.h>
+
+#include "fleece.h"
+#include "ispowerof2.h"
+#include "params.h"
+#include "parse-duration.h"
+#include "quiesce.h"
+
+#define BLOCK_MIN 4096
+#define BLOCK_MAX (64 * 1024 * 1024)
+
+struct fleece_config fleece_cfg = {
+  .snapshot_export = "snapshot",
+  .linger_ns = 0,
+  .block_size = 64 * 1024,
+  .block_shift = 16,
+  .cbw_timeout_ns = UINT64_C (30000000000),
+};
+
+const char params_help[] =
+  "snapshot-export=NAME       Name of the snapshot export (default snapshot).\n"
+  "snapshot-linger=DURATION   Keep the snapshot this long after its last\n"
+  "                           connection closes (default 0).\n"
+  "fleece-block-size=SIZE     Copy-before-write block size, a power of 2\n"
+  "                           from 4096 to 64M (default 64K).\n"
+  "fleece-dir=DIR             Directory for the store (default $TMPDIR or\n"
+  "                           /var/tmp).\n"
+  "fleece-max-size=SIZE       Cap on the store's size (default: no cap).\n"
+  "on-cbw-error=break-snapshot|fail-write\n"
+  "                           What a failed copy does (default break-snapshot).\n"
+  "cbw-timeout=DURATION       A copy slower than this fails (default 30s,\n"
+  "                           0: no limit).\n"
+  QUIESCE_CONFIG_HELP;
+
+static int
+bad_duration (const char *key, const char *value)
+{
+  nbdkit_error ("%s=%s: expected a duration: " DURATION_SYNTAX, key, value);
+  return -1;
+}
+
+static int
+parse_block_size (const char *value)
+{
+  int64_t v = nbdkit_parse_size (value);
+
+  if (v == -1 || v < BLOCK_MIN || v > BLOCK_MAX || !is_power_of_2 (v)) {
+    nbdkit_error ("fleece-block-size=%s: must be a power of two between "
+                  "4096 and 64M (e.g. 64K)", value);
+    return -1;
+  }
+  fleece_cfg.block_size = v;
+  fleece_cfg.block_shift = log_2_bits (v);
+  return 1;
+}
+
+static int
+parse_export (const char *value)
+{
+  if (value[0] == '\0' || strlen (value) > 4096) {
+    nbdkit_error ("snapshot-export=%s: must be a non-empty name of at most "
+                  "4096 bytes (\"\" is the live export)", value);
+    return -1;
+  }
+  fleece_cfg.snapshot_export = value;
+  return 1;
+}
+
+int
+params_config (const char *key, const char *value)
+{
+  int64_t v;
+
+  if (strcmp (key, "snapshot-export") == 0)
+    return parse_export (value);
+  if (strcmp (key, "snapshot-linger") == 0)
+    return parse_duration (value, &fleece_cfg.linger_ns) == 0 ? 1
+      : bad_duration (key, value);
+  if (strcmp (key, "cbw-timeout") == 0)
+    return parse_duration (value, &fleece_cfg.cbw_timeout_ns) == 0 ? 1
+      : bad_duration (key, value);
+  if (strcmp (key, "fleece-block-size") == 0)
+    return parse_block_size (value);
+  if (strcmp (key, "fleece-dir") == 0) {
+    fleece_cfg.dir = value;
+    return 1;
+  }
+  if (strcmp (key, "fleece-max-size") == 0) {
+    if ((v = nbdkit_parse_size (value)) == -1)
+      return -1;                /* nbdkit_parse_size named the value */
+    fleece_cfg.max_size = v;
+    return 1;
+  }
+  if (strcmp (key, "on-cbw-error") == 0) {
+    if (strcmp (value, "break-snapshot") != 0 &&
+        strcmp (value, "fail-write") != 0) {
+      nbdkit_error ("on-cbw-error=%s: expected break-snapshot or "
+                    "fail-write", value);
+      return -1;
+    }
+    fleece_cfg.fail_write = strcmp (value, "fail-write") == 0;
+    return 1;
+  }
+  return quiesce_config (key, value);
+}
+
+int
+params_complete (void)
+{
+  struct stat st;
+
+  if (fleece_cfg.dir == NULL) {
+    const char *t = getenv ("TMPDIR");
+    fleece_cfg.dir = t && *t ? t : "/var/tmp";
+  }
+  errno = 0;
+  if (stat (fleece_cfg.dir, &st) == -1 || !S_ISDIR (st.st_mode)) {
+    nbdkit_error ("fleece-dir=%s: not a directory%s%s: give an existing "
+                  "directory for the store", fleece_cfg.dir,
+                  errno ? ": " : "", errno ? strerror (errno) : "");
+    return -1;
+  }
+  if (access (fleece_cfg.dir, W_OK | X_OK) == -1) {
+    nbdkit_error ("fleece-dir=%s: not writable: %m: give a directory the "
+                  "nbdkit user can write", fleece_cfg.dir);
+    return -1;
+  }
+  return quiesce_config_complete ();
+}

@@ -1,0 +1,20 @@
+/* nbdkit-fleece: the filter's parameters (.config, .config_complete,
+ * .config_help).  They fill fleece_cfg (fleece.h).
+ */
+#ifndef FLEECE_PARAMS_H
+#define FLEECE_PARAMS_H
+
+#include <nbdkit-filter.h>
+
+/* .config for one key: 1 if it is ours (accepted), 0 if not (pass it
+ * on), -1 after nbdkit_error naming the key and the accepted values.
+ */
+extern int params_config (const char *key, const char *value);
+
+/* .config_complete: defaults and cross-checks.  0 or -1. */
+extern int params_complete (void);
+
+/* One line per parameter, quiesce ones included. */
+extern const char params_help[];
+
+#endif /* FLEECE_PARAMS_H */

@@ -1,0 +1,277 @@
+/* nbdkit-fleece: guest quiesce, filter side (see quiesce.h).
+ *
+ * Sources, in order of preference: quiesce-command=PATH if given,
+ * else the plugin's provider table if the plugin exports one and says
+ * it is configured.  quiesce=off uses neither.
+ *
+ * The thaw debt: once a freeze was attempted, a thaw is sent whatever
+ * the freeze returned (it may have frozen some filesystems before
+ * failing); the freeze's error is what the user sees, the thaw's
+ * outcome is logged beside it.
+ *
+ * quiesce-command is executed directly (posix_spawn, no shell) as
+ * `PATH freeze` and `PATH thaw`, each bounded by quiesce-timeout and
+ * killed when it passes.  Exit status 0 means success; if the first
+ * line of its standard output is a number, that is the number of
+ * filesystems frozen, otherwise 1 is assumed.
+ */
+#include <config.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nbdkit-filter.h>
+
+#include "monotime.h"
+#include "parse-duration.h"
+#include "quiesce-provider.h"
+#include "quiesce.h"
+
+extern char **environ;
+
+enum mode { MODE_AUTO, MODE_REQUIRE, MODE_OFF };
+static enum mode mode = MODE_AUTO;
+static const char *command;
+static uint64_t timeout_ns = 10 * NS_PER_SEC;
+static const struct fleece_quiesce_provider *provider;
+
+int
+quiesce_config (const char *key, const char *value)
+{
+  if (strcmp (key, "quiesce") == 0) {
+    if (strcmp (value, "auto") == 0) mode = MODE_AUTO;
+    else if (strcmp (value, "require") == 0) mode = MODE_REQUIRE;
+    else if (strcmp (value, "off") == 0) mode = MODE_OFF;
+    else {
+      nbdkit_error ("quiesce=%s: expected auto, require or off", value);
+      return -1;
+    }
+    return 1;
+  }
+  if (strcmp (key, "quiesce-command") == 0) {
+    command = value;
+    return 1;
+  }
+  if (strcmp (key, "quiesce-timeout") == 0) {
+    if (parse_duration (value, &timeout_ns) == -1 || timeout_ns == 0) {
+      nbdkit_error ("quiesce-timeout=%s: expected a duration above 0, "
+                    DURATION_SYNTAX, value);
+      return -1;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+int
+quiesce_config_complete (void)
+{
+  struct stat st;
+
+  if (command == NULL)
+    return 0;
+  if (command[0] != '/') {
+    nbdkit_error ("quiesce-command=%s: give an absolute path (it is run "
+                  "directly, not through a shell)", command);
+    return -1;
+  }
+  if (stat (command, &st) == -1 || !S_ISREG (st.st_mode) ||
+      access (command, X_OK) == -1) {
+    nbdkit_error ("quiesce-command=%s: not an executable file: %m", command);
+    return -1;
+  }
+  return 0;
+}
+
+int
+quiesce_get_ready (void)
+{
+  const struct fleece_quiesce_provider *p =
+    dlsym (RTLD_DEFAULT, FLEECE_QUIESCE_PROVIDER_SYMBOL);
+
+  if (p == NULL) {
+    nbdkit_debug ("fleece: the plugin exports no quiesce provider");
+    return 0;
+  }
+  if (p->abi_version != FLEECE_QUIESCE_ABI_VERSION ||
+      p->struct_size < sizeof *p) {
+    nbdkit_error ("fleece: the plugin's quiesce provider has ABI version "
+                  "%u (size %u), this filter needs version %d: install "
+                  "matching versions of the plugin and the filter",
+                  p->abi_version, p->struct_size, FLEECE_QUIESCE_ABI_VERSION);
+    return -1;
+  }
+  provider = p;
+  nbdkit_debug ("fleece: quiesce provider '%s' found", p->name);
+  return 0;
+}
+
+/* Run `command verb`, bounded.  Returns the number on the first line of
+ * its stdout (or 1) on exit status 0, else -1 with why filled in.
+ */
+static int
+run_command (const char *verb, char *why, size_t why_len)
+{
+  char *argv[] = { (char *) command, (char *) verb, NULL };
+  posix_spawn_file_actions_t fa;
+  uint64_t deadline = monotime_ns () + timeout_ns;
+  char out[64] = "";
+  size_t got = 0;
+  int pipefd[2], status = 0, r;
+  pid_t pid;
+  ssize_t n;
+
+  if (pipe2 (pipefd, O_CLOEXEC) == -1) {
+    snprintf (why, why_len, "quiesce-command: pipe: %s", strerror (errno));
+    return -1;
+  }
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 1);
+  r = posix_spawn (&pid, command, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (pipefd[1]);
+  if (r != 0) {
+    close (pipefd[0]);
+    snprintf (why, why_len, "quiesce-command=%s: %s", command, strerror (r));
+    return -1;
+  }
+  /* Read its output until EOF or the deadline. */
+  for (;;) {
+    uint64_t now = monotime_ns ();
+    struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+    if (now >= deadline ||
+        poll (&pfd, 1, (int) ((deadline - now) / NS_PER_MS) + 1) <= 0)
+      break;
+    n = read (pipefd[0], out + got, sizeof out - 1 - got);
+    if (n <= 0)
+      break;
+    got += n;
+    if (got == sizeof out - 1)
+      got = sizeof out - 1;
+  }
+  close (pipefd[0]);
+  out[got] = '\0';
+  /* Reap it, killing it if the deadline passed. */
+  while ((r = waitpid (pid, &status, WNOHANG)) == 0) {
+    if (monotime_ns () >= deadline) {
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      snprintf (why, why_len, "'%s %s' did not finish within "
+                "quiesce-timeout (killed)", command, verb);
+      return -1;
+    }
+    nbdkit_nanosleep (0, 1000000);
+  }
+  if (r == -1 || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+    snprintf (why, why_len, "'%s %s' failed (%s %d)", command, verb,
+              r != -1 && WIFSIGNALED (status) ? "signal" : "exit status",
+              r != -1 && WIFSIGNALED (status) ? WTERMSIG (status)
+              : WEXITSTATUS (status));
+    return -1;
+  }
+  if (out[0] >= '0' && out[0] <= '9')
+    return atoi (out);
+  return 1;
+}
+
+/* Who would freeze?  Fills why when nobody. */
+static bool
+have_source (char *why, size_t why_len)
+{
+  char desc[256] = "";
+
+  if (mode == MODE_OFF) {
+    snprintf (why, why_len, "quiesce=off");
+    return false;
+  }
+  if (command)
+    return true;
+  if (provider == NULL) {
+    snprintf (why, why_len, "the plugin cannot freeze the guest (no quiesce "
+              "provider; use the vmdisk plugin with domain=, or "
+              "quiesce-command=)");
+    return false;
+  }
+  if (provider->available (desc, sizeof desc) != 1) {
+    snprintf (why, why_len, "%s", desc);
+    return false;
+  }
+  return true;
+}
+
+static int
+do_freeze (char *why, size_t why_len)
+{
+  if (command)
+    return run_command ("freeze", why, why_len);
+  return provider->freeze (monotime_ns () + timeout_ns, why, why_len);
+}
+
+static int
+do_thaw (char *why, size_t why_len)
+{
+  if (command)
+    return run_command ("thaw", why, why_len);
+  return provider->thaw (why, why_len);
+}
+
+int
+quiesce_freeze (struct quiesce_outcome *out)
+{
+  uint64_t t0 = monotime_ns ();
+  char why[256] = "";
+  int n;
+
+  out->frozen = 0;
+  if (!have_source (out->reason, sizeof out->reason))
+    return mode == MODE_REQUIRE ? -1 : 0;
+  n = do_freeze (why, sizeof why);
+  out->frozen_at = monotime_ns ();
+  out->freeze_ns = out->frozen_at - t0;
+  if (n > 0) {
+    out->frozen = n;
+    nbdkit_debug ("fleece: guest frozen: %d filesystems in %.3f ms",
+                  n, out->freeze_ns / 1e6);
+    return 0;
+  }
+  if (n == 0)
+    snprintf (out->reason, sizeof out->reason,
+              "the freeze froze 0 filesystems");
+  else
+    snprintf (out->reason, sizeof out->reason, "freeze failed: %s", why);
+  nbdkit_debug ("fleece: %s", out->reason);
+  quiesce_thaw (out);           /* the thaw debt, whatever freeze said */
+  out->frozen = 0;
+  if (mode == MODE_REQUIRE)
+    return -1;
+  /* Not frozen: this snapshot is crash-consistent; thaw was done. */
+  out->frozen = -1;
+  return 0;
+}
+
+void
+quiesce_thaw (struct quiesce_outcome *out)
+{
+  uint64_t t0 = monotime_ns ();
+  char why[256] = "";
+
+  if (out->frozen < 0 || (out->frozen == 0 && out->frozen_at == 0))
+    return;                     /* already thawed, or never attempted */
+  if (do_thaw (why, sizeof why) == -1)
+    nbdkit_error ("fleece: thaw failed: %s", why);
+  out->thaw_ns = monotime_ns () - t0;
+  out->frozen_ns = monotime_ns () - out->frozen_at;
+  nbdkit_debug ("fleece: guest thawed in %.3f ms (frozen %.3f ms)",
+                out->thaw_ns / 1e6, out->frozen_ns / 1e6);
+}

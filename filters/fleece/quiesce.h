@@ -1,0 +1,52 @@
+/* nbdkit-fleece: guest quiesce, filter side.
+ *
+ * Finds the plugin's quiesce provider (common/include/quiesce-provider.h)
+ * or runs quiesce-command, and applies quiesce=auto|require|off.
+ * Called only from snapshot creation, which is serialised by the
+ * lifecycle mutex, so this file needs no lock of its own.
+ */
+#ifndef FLEECE_QUIESCE_H
+#define FLEECE_QUIESCE_H
+
+#include <stdint.h>
+
+struct quiesce_outcome {
+  int frozen;                   /* filesystems frozen; > 0 means
+                                 * application-consistent */
+  uint64_t freeze_ns;           /* how long the freeze call took */
+  uint64_t frozen_ns;           /* freeze done -> thaw done */
+  uint64_t thaw_ns;             /* how long the thaw call took */
+  uint64_t frozen_at;           /* monotime when the freeze returned */
+  char reason[256];             /* when frozen == 0: why */
+};
+
+/* From .config: 1 if key is a quiesce parameter (accepted), 0 if not,
+ * -1 after nbdkit_error.
+ */
+extern int quiesce_config (const char *key, const char *value);
+
+/* From .config_complete: cross-checks.  0 or -1. */
+extern int quiesce_config_complete (void);
+
+/* From .get_ready: look up the provider.  0 or -1. */
+extern int quiesce_get_ready (void);
+
+/* .config_help lines. */
+#define QUIESCE_CONFIG_HELP \
+  "quiesce=auto|require|off   Freeze the guest for the snapshot (default auto).\n" \
+  "quiesce-command=PATH       Run 'PATH freeze' / 'PATH thaw' to quiesce.\n" \
+  "quiesce-timeout=DURATION   Bound on freeze and on thaw (default 10s)."
+
+/* Freeze before the switch.  Returns 0 to go on (out says whether it
+ * froze anything and, if not, why), or -1 when quiesce=require and the
+ * freeze failed: then everything is already thawed, out->reason says
+ * why, and the snapshot must not be taken.
+ */
+extern int quiesce_freeze (struct quiesce_outcome *out);
+
+/* Thaw after the switch; call exactly once after quiesce_freeze
+ * returned 0.  Failures are logged, never hidden, never fatal.
+ */
+extern void quiesce_thaw (struct quiesce_outcome *out);
+
+#endif /* FLEECE_QUIESCE_H */

@@ -1,0 +1,64 @@
+/* nbdkit-fleece: the snapshot lifecycle and the write barrier.
+ *
+ * States: none -> creating -> active (possibly broken) -> none.  One
+ * snapshot at a time; each gets the next generation number.
+ *
+ * The barrier is a writer-preferring rwlock.  Every live write, zero
+ * and trim runs entirely on its read side (snapshot_enter/exit), from
+ * before it looks for an active snapshot until the plugin has
+ * answered.  Creating or ending a snapshot takes the write side for
+ * the instant of the switch, which drains the live writes in flight
+ * and holds new ones.  Snapshot reads also run on the read side, so a
+ * generation's state is never freed under a reader.
+ *
+ * Lock order: lifecycle mutex (snapshot.c) -> barrier -> block map.
+ */
+#ifndef FLEECE_SNAPSHOT_H
+#define FLEECE_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include <nbdkit-filter.h>
+
+#include "blocks.h"
+
+/* One generation.  Immutable after creation except through blocks. */
+struct snap {
+  uint64_t generation;
+  uint64_t size;                /* disk size when taken */
+  uint64_t nblocks;
+  struct blocks *blocks;
+  char description[512];        /* the export description */
+};
+
+/* Enter the barrier's read side; returns the active snapshot or NULL.
+ * Must be paired with snapshot_exit (use SNAPSHOT_SCOPE).
+ */
+extern struct snap *snapshot_enter (void);
+extern void snapshot_exit (void);
+
+static inline void
+snapshot_exit_cleanup (struct snap **unused)
+{
+  snapshot_exit ();
+}
+#define SNAPSHOT_SCOPE(var)                                             \
+  __attribute__ ((cleanup (snapshot_exit_cleanup)))                     \
+  struct snap *var = snapshot_enter ()
+
+/* A snapshot connection arrives (from .prepare): join the active
+ * snapshot, or create one (freeze, barrier, switch, thaw).  Sets
+ * *generation.  0, or -1 after nbdkit_error.
+ */
+extern int snapshot_join (nbdkit_next *next, uint64_t *generation);
+
+/* A snapshot connection that joined leaves (from .close).  The last
+ * one out ends the snapshot at once or after snapshot-linger.
+ */
+extern void snapshot_leave (uint64_t generation);
+
+/* Start / stop the linger thread (.after_fork / .cleanup). */
+extern int snapshot_start (void);
+extern void snapshot_stop (void);
+
+#endif /* FLEECE_SNAPSHOT_H */

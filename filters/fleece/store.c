@@ -1,0 +1,176 @@
+/* nbdkit-fleece: the store (see store.h).
+ *
+ * Accounting: store_write adds len to `used` before writing, and backs
+ * it out if the cap would be passed or the write fails, so concurrent
+ * copies can never overshoot fleece-max-size together.  The count is
+ * of whole blocks written (block-aligned, so this is what the file
+ * allocates; the disk's partial last block counts as a whole block).
+ *
+ * Not handled: a store on a file system without hole punching still
+ * works, but released blocks only free space at the end of the
+ * snapshot (truncate), which every Linux file system supports.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+
+#include <nbdkit-filter.h>
+
+#include "store.h"
+
+static int fd = -1;
+static uint64_t max_size;
+static uint64_t used;           /* atomic */
+static char *store_dir;
+
+int
+store_open (const char *dir, uint64_t max)
+{
+  char *tmpl = NULL;
+
+  max_size = max;
+  store_dir = strdup (dir);
+  if (store_dir == NULL) {
+    nbdkit_error ("strdup: %m");
+    return -1;
+  }
+  fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+    /* File systems without O_TMPFILE: a named file, unlinked at once. */
+    if (asprintf (&tmpl, "%s/fleece-store.XXXXXX", dir) == -1) {
+      nbdkit_error ("asprintf: %m");
+      return -1;
+    }
+    fd = mkostemp (tmpl, O_CLOEXEC);
+    if (fd >= 0)
+      unlink (tmpl);
+    free (tmpl);
+  }
+  if (fd == -1) {
+    nbdkit_error ("fleece-dir=%s: cannot create the store there: %m "
+                  "(give a writable directory with space for the copied "
+                  "blocks)", dir);
+    return -1;
+  }
+  return 0;
+}
+
+void
+store_close (void)
+{
+  if (fd >= 0)
+    close (fd);
+  fd = -1;
+  free (store_dir);
+  store_dir = NULL;
+}
+
+static void
+unreserve (uint64_t len)
+{
+  __atomic_sub_fetch (&used, len, __ATOMIC_SEQ_CST);
+}
+
+static int
+reserve (uint64_t len, char *why, size_t why_len)
+{
+  uint64_t now = __atomic_add_fetch (&used, len, __ATOMIC_SEQ_CST);
+
+  if (max_size > 0 && now > max_size) {
+    unreserve (len);
+    snprintf (why, why_len,
+              "store full: fleece-max-size=%" PRIu64 " bytes reached "
+              "(store in %s); raise fleece-max-size, or back up faster",
+              max_size, store_dir);
+    errno = ENOSPC;
+    return -1;
+  }
+  return 0;
+}
+
+int
+store_write (const void *buf, size_t len, uint64_t offset,
+             uint64_t account, char *why, size_t why_len)
+{
+  const char *p = buf;
+  size_t done = 0;
+  ssize_t r;
+
+  if (reserve (account, why, why_len) == -1)
+    return -1;
+  while (done < len) {
+    r = pwrite (fd, p + done, len - done, offset + done);
+    if (r == -1) {
+      int e = errno;
+      unreserve (account);
+      snprintf (why, why_len, "%s writing the store in fleece-dir=%s: %s%s",
+                e == ENOSPC ? "store full" : "I/O error", store_dir,
+                strerror (e),
+                e == ENOSPC ? " (free space there or choose another fleece-dir)"
+                : "");
+      errno = e;
+      return -1;
+    }
+    done += r;
+  }
+  return 0;
+}
+
+int
+store_read (void *buf, size_t len, uint64_t offset)
+{
+  char *p = buf;
+  size_t done = 0;
+  ssize_t r;
+
+  while (done < len) {
+    r = pread (fd, p + done, len - done, offset + done);
+    if (r == -1)
+      return -1;
+    if (r == 0) {               /* never written: cannot happen for a
+                                 * PRESERVED block; do not invent data */
+      errno = EIO;
+      return -1;
+    }
+    done += r;
+  }
+  return 0;
+}
+
+void
+store_discard (uint64_t offset, uint64_t len, uint64_t account)
+{
+  if (len > 0 &&
+      fallocate (fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                 offset, len) == -1)
+    nbdkit_debug ("fleece: store: punching a hole: %m "
+                  "(space is freed when the snapshot ends)");
+  unreserve (account);
+}
+
+void
+store_reset (void)
+{
+  if (ftruncate (fd, 0) == -1)
+    nbdkit_error ("fleece: store: truncating the store in %s: %m", store_dir);
+  __atomic_store_n (&used, 0, __ATOMIC_SEQ_CST);
+}
+
+uint64_t
+store_bytes (void)
+{
+  return __atomic_load_n (&used, __ATOMIC_SEQ_CST);
+}
+
+uint64_t
+store_max_size (void)
+{
+  return max_size;
+}

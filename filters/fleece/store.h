@@ -1,0 +1,47 @@
+/* nbdkit-fleece: the store, where preserved blocks are kept.
+ *
+ * A sparse, unlinked scratch file in fleece-dir, addressed at the same
+ * offsets as the disk, so no index is needed.  Its allocated bytes are
+ * accounted against fleece-max-size (0: no cap).  Thread-safe: the
+ * only shared state is the byte counter (atomic); pread/pwrite on the
+ * fd need no lock.
+ */
+#ifndef FLEECE_STORE_H
+#define FLEECE_STORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Create the scratch file in dir (mode 0600, unlinked at once).
+ * 0 or -1 after nbdkit_error naming the directory and the fix.
+ */
+extern int store_open (const char *dir, uint64_t max_size);
+
+/* Close it (at unload). */
+extern void store_close (void);
+
+/* Write len bytes of old data at offset, accounting `account` bytes
+ * (whole blocks, so the disk's partial last block counts as a block).
+ * Reserves the space against the cap first.  Returns 0, or -1 with errno set (ENOSPC when the cap
+ * or the file system is full) and the cause in why[why_len].
+ */
+extern int store_write (const void *buf, size_t len, uint64_t offset,
+                        uint64_t account, char *why, size_t why_len);
+
+/* Read len bytes at offset.  0 or -1 with errno set. */
+extern int store_read (void *buf, size_t len, uint64_t offset);
+
+/* Give back [offset, offset+len) (released blocks): punch a hole and
+ * lower the count by `account` bytes.  Errors are logged, not returned: the data
+ * is no longer needed either way.
+ */
+extern void store_discard (uint64_t offset, uint64_t len, uint64_t account);
+
+/* Drop everything (the snapshot ended): the file is truncated to 0. */
+extern void store_reset (void);
+
+/* Bytes currently accounted, and the cap (0: none). */
+extern uint64_t store_bytes (void);
+extern uint64_t store_max_size (void);
+
+#endif /* FLEECE_STORE_H */
