@@ -86,9 +86,14 @@ quiesce_config_complete (void)
                   "directly, not through a shell)", command);
     return -1;
   }
-  if (stat (command, &st) == -1 || !S_ISREG (st.st_mode) ||
-      access (command, X_OK) == -1) {
-    nbdkit_error ("quiesce-command=%s: not an executable file: %m", command);
+  if (stat (command, &st) == -1) {
+    nbdkit_error ("quiesce-command=%s: %m: give the path of an executable",
+                  command);
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode) || access (command, X_OK) == -1) {
+    nbdkit_error ("quiesce-command=%s: not an executable file: give the "
+                  "path of an executable", command);
     return -1;
   }
   return 0;
