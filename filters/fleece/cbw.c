@@ -34,6 +34,7 @@
 #include "fleece.h"
 #include "minmax.h"
 #include "monotime.h"
+#include "stats.h"
 #include "store.h"
 
 #define COPY_MAX (4 * 1024 * 1024)
@@ -135,6 +136,8 @@ copy_data (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
     return fail (s, first, last, ETIMEDOUT, why, err);
   }
   blocks_settle (s->blocks, first, last, BLOCK_PRESERVED);
+  latency_add (&fleece_stats.copy, monotime_ns () - t0);
+  STATS_ADD (bytes_copied, len);
   return 0;
 }
 
@@ -208,9 +211,11 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
               uint32_t count, bool fast_zero, int *err)
 {
   const unsigned shift = fleece_cfg.block_shift;
-  uint64_t first, last;
+  uint64_t first, last, t0 = monotime_ns ();
   int64_t claimed;
+  int r = 0;
 
+  STATS_ADD (live_writes, 1);
   if (count == 0 || offset >= s->size)
     return 0;
   first = offset >> shift;
@@ -223,8 +228,10 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
     *err = ENOTSUP;
     return -1;
   }
-  if (claimed > 0 && copy_owned (next, s, first, last, err) == -1)
-    return -1;
-  blocks_wait_readers (s->blocks, first, last);
-  return 0;
+  if (claimed > 0)
+    r = copy_owned (next, s, first, last, err);
+  if (r == 0)
+    blocks_wait_readers (s->blocks, first, last);
+  latency_add (&fleece_stats.live_added, monotime_ns () - t0);
+  return r;
 }

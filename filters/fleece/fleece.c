@@ -22,6 +22,7 @@
 #include <nbdkit-filter.h>
 
 #include "cbw.h"
+#include "control.h"
 #include "fleece.h"
 #include "params.h"
 #include "quiesce.h"
@@ -69,12 +70,15 @@ fleece_get_ready (int thread_model)
 static int
 fleece_after_fork (nbdkit_backend *backend)
 {
-  return snapshot_start ();
+  if (snapshot_start (backend) == -1)
+    return -1;
+  return control_start ();
 }
 
 static void
 fleece_cleanup (nbdkit_backend *backend)
 {
+  control_stop ();
   snapshot_stop ();
 }
 

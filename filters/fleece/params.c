@@ -14,6 +14,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "control.h"
 #include "fleece.h"
 #include "ispowerof2.h"
 #include "params.h"
@@ -44,7 +45,8 @@ const char params_help[] =
   "                           What a failed copy does (default break-snapshot).\n"
   "cbw-timeout=DURATION       A copy slower than this fails (default 30s,\n"
   "                           0: no limit).\n"
-  QUIESCE_CONFIG_HELP;
+  QUIESCE_CONFIG_HELP
+  CONTROL_CONFIG_HELP;
 
 static int
 bad_duration (const char *key, const char *value)
@@ -84,6 +86,7 @@ int
 params_config (const char *key, const char *value)
 {
   int64_t v;
+  int r;
 
   if (strcmp (key, "snapshot-export") == 0)
     return parse_export (value);
@@ -115,7 +118,9 @@ params_config (const char *key, const char *value)
     fleece_cfg.fail_write = strcmp (value, "fail-write") == 0;
     return 1;
   }
-  return quiesce_config (key, value);
+  if ((r = quiesce_config (key, value)) != 0)
+    return r;
+  return control_config (key, value);
 }
 
 int
@@ -139,5 +144,7 @@ params_complete (void)
                   "nbdkit user can write", fleece_cfg.dir);
     return -1;
   }
-  return quiesce_config_complete ();
+  if (quiesce_config_complete () == -1)
+    return -1;
+  return control_config_complete ();
 }

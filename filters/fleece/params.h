@@ -14,7 +14,7 @@ extern int params_config (const char *key, const char *value);
 /* .config_complete: defaults and cross-checks.  0 or -1. */
 extern int params_complete (void);
 
-/* One line per parameter, quiesce ones included. */
+/* One line per parameter, quiesce and control ones included. */
 extern const char params_help[];
 
 #endif /* FLEECE_PARAMS_H */

@@ -40,23 +40,30 @@
 
 extern char **environ;
 
-enum mode { MODE_AUTO, MODE_REQUIRE, MODE_OFF };
-static enum mode mode = MODE_AUTO;
+static enum quiesce_mode mode = QUIESCE_AUTO;
 static const char *command;
 static uint64_t timeout_ns = 10 * NS_PER_SEC;
 static const struct fleece_quiesce_provider *provider;
 
 int
+quiesce_parse_mode (const char *value)
+{
+  if (strcmp (value, "auto") == 0) return QUIESCE_AUTO;
+  if (strcmp (value, "require") == 0) return QUIESCE_REQUIRE;
+  if (strcmp (value, "off") == 0) return QUIESCE_OFF;
+  return -2;
+}
+
+int
 quiesce_config (const char *key, const char *value)
 {
   if (strcmp (key, "quiesce") == 0) {
-    if (strcmp (value, "auto") == 0) mode = MODE_AUTO;
-    else if (strcmp (value, "require") == 0) mode = MODE_REQUIRE;
-    else if (strcmp (value, "off") == 0) mode = MODE_OFF;
-    else {
+    int m = quiesce_parse_mode (value);
+    if (m == -2) {
       nbdkit_error ("quiesce=%s: expected auto, require or off", value);
       return -1;
     }
+    mode = m;
     return 1;
   }
   if (strcmp (key, "quiesce-command") == 0) {
@@ -192,11 +199,11 @@ run_command (const char *verb, char *why, size_t why_len)
 
 /* Who would freeze?  Fills why when nobody. */
 static bool
-have_source (char *why, size_t why_len)
+have_source (enum quiesce_mode m, char *why, size_t why_len)
 {
   char desc[256] = "";
 
-  if (mode == MODE_OFF) {
+  if (m == QUIESCE_OFF) {
     snprintf (why, why_len, "quiesce=off");
     return false;
   }
@@ -232,15 +239,17 @@ do_thaw (char *why, size_t why_len)
 }
 
 int
-quiesce_freeze (struct quiesce_outcome *out)
+quiesce_freeze (enum quiesce_mode m, struct quiesce_outcome *out)
 {
   uint64_t t0 = monotime_ns ();
   char why[256] = "";
   int n;
 
+  if (m == QUIESCE_DEFAULT)
+    m = mode;
   out->frozen = 0;
-  if (!have_source (out->reason, sizeof out->reason))
-    return mode == MODE_REQUIRE ? -1 : 0;
+  if (!have_source (m, out->reason, sizeof out->reason))
+    return m == QUIESCE_REQUIRE ? -1 : 0;
   n = do_freeze (why, sizeof why);
   out->frozen_at = monotime_ns ();
   out->freeze_ns = out->frozen_at - t0;
@@ -258,7 +267,7 @@ quiesce_freeze (struct quiesce_outcome *out)
   nbdkit_debug ("fleece: %s", out->reason);
   quiesce_thaw (out);           /* the thaw debt, whatever freeze said */
   out->frozen = 0;
-  if (mode == MODE_REQUIRE)
+  if (m == QUIESCE_REQUIRE)
     return -1;
   /* Not frozen: this snapshot is crash-consistent; thaw was done. */
   out->frozen = -1;

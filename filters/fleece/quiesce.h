@@ -10,6 +10,14 @@
 
 #include <stdint.h>
 
+/* quiesce= values; QUIESCE_DEFAULT means "as configured". */
+enum quiesce_mode {
+  QUIESCE_DEFAULT = -1, QUIESCE_AUTO, QUIESCE_REQUIRE, QUIESCE_OFF,
+};
+
+/* Parse "auto", "require" or "off"; -2 (not a mode) if none of them. */
+extern int quiesce_parse_mode (const char *);
+
 struct quiesce_outcome {
   int frozen;                   /* filesystems frozen; > 0 means
                                  * application-consistent */
@@ -37,12 +45,14 @@ extern int quiesce_get_ready (void);
   "quiesce-command=PATH       Run 'PATH freeze' / 'PATH thaw' to quiesce.\n" \
   "quiesce-timeout=DURATION   Bound on freeze and on thaw (default 10s)."
 
-/* Freeze before the switch.  Returns 0 to go on (out says whether it
- * froze anything and, if not, why), or -1 when quiesce=require and the
- * freeze failed: then everything is already thawed, out->reason says
- * why, and the snapshot must not be taken.
+/* Freeze before the switch, with mode (QUIESCE_DEFAULT: quiesce=).
+ * Returns 0 to go on (out says whether it froze anything and, if not,
+ * why), or -1 when the mode is require and the freeze failed: then
+ * everything is already thawed, out->reason says why, and the
+ * snapshot must not be taken.
  */
-extern int quiesce_freeze (struct quiesce_outcome *out);
+extern int quiesce_freeze (enum quiesce_mode mode,
+                           struct quiesce_outcome *out);
 
 /* Thaw after the switch; call exactly once after quiesce_freeze
  * returned 0.  Failures are logged, never hidden, never fatal.

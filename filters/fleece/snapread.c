@@ -26,6 +26,7 @@
 #include "minmax.h"
 #include "snapread.h"
 #include "snapshot.h"
+#include "stats.h"
 #include "store.h"
 
 /* Check the generation.  Returns s, or NULL with *err = EIO. */
@@ -134,7 +135,10 @@ snap_pread (nbdkit_next *next, uint64_t gen, void *buf, uint32_t count,
     uint64_t len = MIN ((run_last + 1) << shift, end) - off;
     r = read_run (next, c, (char *) buf + (off - offset), len, off, err);
   }
-  return unhold (s, ticket, r, err);
+  r = unhold (s, ticket, r, err);
+  if (r == 0)
+    STATS_ADD (bytes_read, count);
+  return r;
 }
 
 /* Append the plugin's extents of [off, off+len) to extents. */

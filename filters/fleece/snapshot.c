@@ -13,11 +13,19 @@
  * none, the generation is unpublished under the barrier (so no live
  * write is copying into it), then its map and the store are freed.
  *
- * Locking: `lifecycle` protects clients, the linger timer and the
- * creation/end sequence (creators are serialised; joiners wait for a
- * creation in progress).  `current` is written only with both the
- * lifecycle mutex and the barrier's write side held, and read with
- * either.  The linger thread sleeps on `linger_cond` (CLOCK_MONOTONIC).
+ * Pinning: snapshot_begin (control socket) creates or adopts the
+ * snapshot and pins it, so it outlives its connections until
+ * snapshot_end.  With no NBD connection to ask, it uses a shared
+ * plugin context opened on first use from the backend given to
+ * .after_fork.
+ *
+ * Locking: `lifecycle` protects clients, pinned, the linger timer and
+ * the creation/end sequence (creators are serialised; joiners wait
+ * for a creation in progress).  `current` is written only with both
+ * the lifecycle mutex and the barrier's write side held, and read
+ * with either.  `clients` and `creating` are also read atomically by
+ * status, which must not wait for a slow freeze.  The linger thread
+ * sleeps on `linger_cond` (CLOCK_MONOTONIC).
  */
 #include <config.h>
 
@@ -37,6 +45,7 @@
 #include "monotime.h"
 #include "quiesce.h"
 #include "snapshot.h"
+#include "stats.h"
 #include "store.h"
 
 static pthread_rwlock_t barrier;
@@ -46,6 +55,10 @@ static pthread_mutex_t lifecycle = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t linger_cond;
 static uint64_t generation;     /* last generation number used */
 static unsigned clients;        /* snapshot connections joined */
+static bool pinned;             /* by snapshot_begin */
+static bool creating;           /* a creation is in progress */
+static nbdkit_backend *backend; /* from .after_fork */
+static nbdkit_next *shared_next;/* opened by snapshot_begin */
 static bool linger_armed;
 static uint64_t linger_deadline;
 static bool stopping;
@@ -122,27 +135,35 @@ snap_prepare (nbdkit_next *next)
   return s;
 }
 
+/* The UTC time now, e.g. 2026-11-26T16:42:07.755Z. */
 static void
-describe (struct snap *s, const struct quiesce_outcome *q)
+utc_now (char *buf, size_t len)
 {
   struct timespec now;
   struct tm tm;
-  char when[64];
+  char when[24];
 
   clock_gettime (CLOCK_REALTIME, &now);
   gmtime_r (&now.tv_sec, &tm);
   strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (buf, len, "%.20s.%03dZ", when, (int) (now.tv_nsec / 1000000));
+}
+
+static void
+describe (struct snap *s)
+{
+  const struct quiesce_outcome *q = &s->q;
+
   if (q->frozen > 0)
     snprintf (s->description, sizeof s->description,
-              "fleece snapshot generation %" PRIu64 ", taken %s.%03ldZ, "
+              "fleece snapshot generation %" PRIu64 ", taken %s, "
               "application-consistent: %d filesystem%s frozen for %.1f ms",
-              s->generation, when, now.tv_nsec / 1000000, q->frozen,
+              s->generation, s->taken_at, q->frozen,
               q->frozen == 1 ? "" : "s", q->frozen_ns / 1e6);
   else
     snprintf (s->description, sizeof s->description,
-              "fleece snapshot generation %" PRIu64 ", taken %s.%03ldZ, "
-              "crash-consistent: %s",
-              s->generation, when, now.tv_nsec / 1000000, q->reason);
+              "fleece snapshot generation %" PRIu64 ", taken %s, "
+              "crash-consistent: %s", s->generation, s->taken_at, q->reason);
 }
 
 /* (b)-(d): the switch.  Returns how long live writes were held. */
@@ -153,39 +174,46 @@ publish (struct snap *s)
 
   if (pthread_rwlock_wrlock (&barrier) != 0)
     abort ();
+  utc_now (s->taken_at, sizeof s->taken_at);
   s->generation = ++generation;
+  stats_reset ();
   current = s;
   if (pthread_rwlock_unlock (&barrier) != 0)
     abort ();
   return monotime_ns () - t0;
 }
 
-/* Called with lifecycle held. */
+/* Called with lifecycle held.  0, or -1 with why filled. */
 static int
-create (nbdkit_next *next)
+create (nbdkit_next *next, enum quiesce_mode mode, char *why, size_t len)
 {
-  struct quiesce_outcome q = { 0 };
-  struct snap *s = snap_prepare (next);
-  uint64_t held_ns;
+  struct snap *s;
+  int r = -1;
 
+  __atomic_store_n (&creating, true, __ATOMIC_SEQ_CST);
+  s = snap_prepare (next);
   if (s == NULL)
-    return -1;
-  if (quiesce_freeze (&q) == -1) {
-    nbdkit_error ("fleece: snapshot not taken: quiesce=require and the "
-                  "guest could not be frozen: %s", q.reason);
+    snprintf (why, len, "preparing the snapshot failed (see the log)");
+  else if (quiesce_freeze (mode, &s->q) == -1) {
+    snprintf (why, len, "snapshot not taken: quiesce=require and the "
+              "guest could not be frozen: %s", s->q.reason);
     snap_free (s);
-    return -1;
   }
-  held_ns = publish (s);
-  quiesce_thaw (&q);
-  describe (s, &q);
-  nbdkit_debug ("fleece: snapshot generation %" PRIu64 " created: "
-                "%" PRIu64 " bytes, %" PRIu64 " blocks of %" PRIu32 "; "
-                "live writes held %.3f ms; freeze %.3f ms, thaw %.3f ms",
-                s->generation, s->size, s->nblocks, fleece_cfg.block_size,
-                held_ns / 1e6, q.freeze_ns / 1e6, q.thaw_ns / 1e6);
-  nbdkit_debug ("fleece: %s", s->description);
-  return 0;
+  else {
+    s->barrier_ns = publish (s);
+    quiesce_thaw (&s->q);
+    describe (s);
+    nbdkit_debug ("fleece: snapshot generation %" PRIu64 " created: "
+                  "%" PRIu64 " bytes, %" PRIu64 " blocks of %" PRIu32 "; "
+                  "live writes held %.3f ms; freeze %.3f ms, thaw %.3f ms",
+                  s->generation, s->size, s->nblocks, fleece_cfg.block_size,
+                  s->barrier_ns / 1e6, s->q.freeze_ns / 1e6,
+                  s->q.thaw_ns / 1e6);
+    nbdkit_debug ("fleece: %s", s->description);
+    r = 0;
+  }
+  __atomic_store_n (&creating, false, __ATOMIC_SEQ_CST);
+  return r;
 }
 
 /* Called with lifecycle held. */
@@ -202,6 +230,8 @@ end (void)
   if (pthread_rwlock_unlock (&barrier) != 0)
     abort ();
   linger_armed = false;
+  pinned = false;
+  __atomic_store_n (&clients, 0, __ATOMIC_SEQ_CST);
   if (s == NULL)
     return;
   blocks_stats (s->blocks, &st);
@@ -218,10 +248,14 @@ int
 snapshot_join (nbdkit_next *next, uint64_t *gen)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
+  char why[512];
 
-  if (current == NULL && create (next) == -1)
+  if (current == NULL &&
+      create (next, QUIESCE_DEFAULT, why, sizeof why) == -1) {
+    nbdkit_error ("fleece: %s", why);
     return -1;
-  clients++;
+  }
+  __atomic_add_fetch (&clients, 1, __ATOMIC_SEQ_CST);
   linger_armed = false;
   *gen = current->generation;
   return 0;
@@ -234,7 +268,7 @@ snapshot_leave (uint64_t gen)
 
   if (current == NULL || current->generation != gen)
     return;                     /* that generation already ended */
-  if (--clients > 0)
+  if (__atomic_sub_fetch (&clients, 1, __ATOMIC_SEQ_CST) > 0 || pinned)
     return;
   if (fleece_cfg.linger_ns == 0 || !thread_started) {
     end ();
@@ -269,8 +303,78 @@ linger_main (void *arg)
   return NULL;
 }
 
+/* The shared plugin context, opened on first use.  Lifecycle held. */
+static nbdkit_next *
+get_shared_next (char *why, size_t len)
+{
+  if (shared_next == NULL && backend != NULL) {
+    nbdkit_next *n = nbdkit_next_context_open (backend, 1, "", 1);
+    if (n && n->prepare (n) == -1) {
+      nbdkit_next_context_close (n);
+      n = NULL;
+    }
+    shared_next = n;
+  }
+  if (shared_next == NULL)
+    snprintf (why, len, "cannot open the plugin to take a snapshot "
+              "(see the log)");
+  return shared_next;
+}
+
 int
-snapshot_start (void)
+snapshot_begin (enum quiesce_mode mode, uint64_t *gen, char *why,
+                size_t len)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
+  nbdkit_next *next;
+
+  if (current == NULL) {
+    if ((next = get_shared_next (why, len)) == NULL ||
+        create (next, mode, why, len) == -1)
+      return -1;
+  }
+  pinned = true;
+  linger_armed = false;
+  *gen = current->generation;
+  return 0;
+}
+
+int
+snapshot_end (uint64_t *gen, char *why, size_t len)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
+
+  if (current == NULL) {
+    snprintf (why, len, "no snapshot is active");
+    return -1;
+  }
+  *gen = current->generation;
+  end ();
+  return 0;
+}
+
+void
+snapshot_status (struct snapshot_status *st)
+{
+  SNAPSHOT_SCOPE (s);
+
+  memset (st, 0, sizeof *st);
+  st->clients = __atomic_load_n (&clients, __ATOMIC_SEQ_CST);
+  st->pinned = __atomic_load_n (&pinned, __ATOMIC_SEQ_CST);
+  if (s == NULL) {
+    st->state = __atomic_load_n (&creating, __ATOMIC_SEQ_CST) ?
+      "creating" : "none";
+    return;
+  }
+  st->info = *s;
+  st->info.blocks = NULL;
+  blocks_stats (s->blocks, &st->blocks);
+  st->state = blocks_broken (s->blocks, st->broken_cause,
+                             sizeof st->broken_cause) ? "broken" : "active";
+}
+
+int
+snapshot_start (nbdkit_backend *b)
 {
   int r = pthread_create (&linger_thread, NULL, linger_main, NULL);
 
@@ -280,6 +384,7 @@ snapshot_start (void)
     return -1;
   }
   thread_started = true;
+  backend = b;
   return 0;
 }
 
@@ -297,4 +402,9 @@ snapshot_stop (void)
   }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   end ();
+  if (shared_next) {
+    shared_next->finalize (shared_next);
+    nbdkit_next_context_close (shared_next);
+    shared_next = NULL;
+  }
 }

@@ -16,11 +16,14 @@
 #ifndef FLEECE_SNAPSHOT_H
 #define FLEECE_SNAPSHOT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <nbdkit-filter.h>
 
 #include "blocks.h"
+#include "quiesce.h"
 
 /* One generation.  Immutable after creation except through blocks. */
 struct snap {
@@ -29,6 +32,9 @@ struct snap {
   uint64_t nblocks;
   struct blocks *blocks;
   char description[512];        /* the export description */
+  char taken_at[48];            /* UTC, ISO 8601 with milliseconds */
+  struct quiesce_outcome q;     /* frozen count, reason, timings */
+  uint64_t barrier_ns;          /* how long live writes were held */
 };
 
 /* Enter the barrier's read side; returns the active snapshot or NULL.
@@ -57,8 +63,33 @@ extern int snapshot_join (nbdkit_next *next, uint64_t *generation);
  */
 extern void snapshot_leave (uint64_t generation);
 
-/* Start / stop the linger thread (.after_fork / .cleanup). */
-extern int snapshot_start (void);
+/* Explicit control (the control socket).  snapshot_begin creates a
+ * snapshot if none is active (freezing with mode) and pins it: it
+ * lives until snapshot_end, whatever its NBD clients do.
+ * snapshot_end ends the active snapshot at once; connections still
+ * open to it get EIO.  Both return 0, or -1 with why[why_len] filled.
+ * *generation is set to the generation begun or ended.
+ */
+extern int snapshot_begin (enum quiesce_mode mode, uint64_t *generation,
+                           char *why, size_t why_len);
+extern int snapshot_end (uint64_t *generation, char *why, size_t why_len);
+
+/* A consistent-enough picture of the snapshot for `status`. */
+struct snapshot_status {
+  const char *state;            /* none, creating, active, broken */
+  bool pinned;                  /* begun by snapshot_begin */
+  unsigned clients;             /* snapshot connections */
+  struct snap info;             /* valid if state is active or broken;
+                                 * info.blocks is NULL in the copy */
+  struct blocks_stats blocks;
+  char broken_cause[256];
+};
+extern void snapshot_status (struct snapshot_status *);
+
+/* Start / stop the linger thread and the shared plugin context used
+ * by snapshot_begin (.after_fork / .cleanup).
+ */
+extern int snapshot_start (nbdkit_backend *backend);
 extern void snapshot_stop (void);
 
 #endif /* FLEECE_SNAPSHOT_H */
