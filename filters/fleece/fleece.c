@@ -129,6 +129,11 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
 
   if (!h->snapshot)
     return 0;
+  /* nbdkit checks every request against the plugin context's size,
+   * which it learns from get_size: ask it even when joining.
+   */
+  if (next->get_size (next) == -1)
+    return -1;
   if (snapshot_join (next, &h->gen) == -1)
     return -1;
   h->joined = true;

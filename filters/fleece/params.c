@@ -103,8 +103,11 @@ params_config (const char *key, const char *value)
     return 1;
   }
   if (strcmp (key, "fleece-max-size") == 0) {
-    if ((v = nbdkit_parse_size (value)) == -1)
-      return -1;                /* nbdkit_parse_size named the value */
+    if ((v = nbdkit_parse_size (value)) == -1) {
+      nbdkit_error ("fleece-max-size=%s: expected a size such as 10G, "
+                    "or 0 for no cap", value);
+      return -1;
+    }
     fleece_cfg.max_size = v;
     return 1;
   }
