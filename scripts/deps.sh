@@ -17,6 +17,7 @@ packages=(
   nbdkit-plugin-dev
   perl
   pkg-config
+  python3
   python3-libnbd
   qemu-utils
   e2fsprogs

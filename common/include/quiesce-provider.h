@@ -47,10 +47,13 @@ struct fleece_quiesce_provider {
    */
   int (*available) (char *desc, size_t desc_len);
 
-  /* Freeze the guest's filesystems, returning before deadline_ns
+  /* Freeze the guest's filesystems, giving up at deadline_ns
    * (CLOCK_MONOTONIC, absolute nanoseconds, see monotime.h).  Returns
    * the number of filesystems frozen (0 means nothing was frozen,
-   * which is not an application-consistent freeze), or -1.
+   * which is not an application-consistent freeze), or -1.  A freeze
+   * that failed or timed out is rolled back before returning (a status
+   * query and a thaw, each bounded by the provider's own timeout), so
+   * a failing call may return after deadline_ns.
    */
   int (*freeze) (uint64_t deadline_ns, char *reason, size_t reason_len);
 

@@ -1,67 +1,208 @@
-/* nbdkit-fleece: vmdisk quiesce hooks.
+/* nbdkit-fleece: vmdisk, guest quiesce parameters and plugin hooks.
  *
- * Placeholder until the quiesce work lands: no quiesce parameters are
- * accepted, and the provider table reports that quiescing is not
- * configured, so the fleece filter takes crash-consistent snapshots.
+ * Design: the quiesce parameters are validated here, in .config and
+ * .config_complete, and turned into one backend (qga-libvirt.c for
+ * domain=, qga-socket.c for agent-socket=) and a guard configuration;
+ * quiesce-guard.c keeps the promises (thaw debt, watchdog, crash
+ * recovery) and exports the provider table.  Nothing here talks to
+ * libvirt or the guest: nbdkit starts before the VM, so the guest is
+ * only looked for when a snapshot is taken.
+ *
+ * Locking: parameters are written during configuration only, before
+ * any thread exists, and read-only afterwards.
  */
 #include <config.h>
 
-#include <stdio.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "quiesce-provider.h"
+#include <nbdkit-plugin.h>
+
+#include "monotime.h"
+#include "parse-duration.h"
+#include "qga-backend.h"
+#include "qga-libvirt.h"
+#include "qga-socket.h"
+#include "quiesce-guard.h"
+#include "quiesce-marker.h"
 #include "quiesce.h"
 
-const char vmdisk_quiesce_config_help[] = "";
+NBDKIT_DLL_PUBLIC int vmdisk_debug_agent = 0;
+
+/* Parameters. */
+static char *domain, *uri, *agent_socket, *state_dir;
+static char **mountpoints;
+static size_t nr_mountpoints;
+static uint64_t freeze_timeout = 10 * NS_PER_SEC;
+static uint64_t frozen_max = 30 * NS_PER_SEC;
+static bool set_agent_timeout = true;
+
+static bool configured;
+
+const char vmdisk_quiesce_config_help[] =
+  "domain=NAME|UUID         libvirt domain to freeze during snapshots.\n"
+  "uri=URI                  libvirt connection URI (default: libvirt's).\n"
+  "agent-socket=PATH        Guest agent socket of a QEMU without libvirt.\n"
+  "mountpoint=PATH          Freeze only this guest mountpoint (repeatable).\n"
+  "freeze-timeout=DURATION  Bound on each freeze, thaw, status (default 10s).\n"
+  "frozen-max=DURATION      Watchdog thaws after this long (default 30s).\n"
+  "set-agent-timeout=BOOL   Set the domain's agent timeout (default true).\n"
+  "state-dir=DIR            Crash-recovery marker directory.";
+
+static int
+set_string (char **dst, const char *key, const char *value)
+{
+  if (*value == '\0') {
+    nbdkit_error ("%s: the value must not be empty", key);
+    return -1;
+  }
+  free (*dst);
+  *dst = strdup (value);
+  if (*dst == NULL) {
+    nbdkit_error ("%s: strdup: %m", key);
+    return -1;
+  }
+  return 1;
+}
+
+static int
+set_duration (uint64_t *dst, const char *key, const char *value)
+{
+  if (parse_duration (value, dst) == -1 || *dst == 0) {
+    nbdkit_error ("%s: cannot parse '%s': expected a non-zero duration, %s",
+                  key, value, DURATION_SYNTAX);
+    return -1;
+  }
+  return 1;
+}
+
+static int
+add_mountpoint (const char *value)
+{
+  char **list;
+
+  if (value[0] != '/' && !(value[0] && value[1] == ':')) {
+    nbdkit_error ("mountpoint: '%s' is not an absolute guest path "
+                  "(e.g. mountpoint=/var/lib/db)", value);
+    return -1;
+  }
+  list = realloc (mountpoints, (nr_mountpoints + 2) * sizeof *list);
+  if (list == NULL) {
+    nbdkit_error ("mountpoint: realloc: %m");
+    return -1;
+  }
+  mountpoints = list;
+  mountpoints[nr_mountpoints] = strdup (value);
+  if (mountpoints[nr_mountpoints] == NULL) {
+    nbdkit_error ("mountpoint: strdup: %m");
+    return -1;
+  }
+  mountpoints[++nr_mountpoints] = NULL;
+  return 1;
+}
 
 int
 vmdisk_quiesce_config (const char *key, const char *value)
 {
+  int b;
+
+  if (strcmp (key, "domain") == 0)
+    return set_string (&domain, key, value);
+  if (strcmp (key, "uri") == 0)
+    return set_string (&uri, key, value);
+  if (strcmp (key, "agent-socket") == 0)
+    return set_string (&agent_socket, key, value);
+  if (strcmp (key, "state-dir") == 0)
+    return set_string (&state_dir, key, value);
+  if (strcmp (key, "mountpoint") == 0)
+    return add_mountpoint (value);
+  if (strcmp (key, "freeze-timeout") == 0)
+    return set_duration (&freeze_timeout, key, value);
+  if (strcmp (key, "frozen-max") == 0)
+    return set_duration (&frozen_max, key, value);
+  if (strcmp (key, "set-agent-timeout") == 0) {
+    b = nbdkit_parse_bool (value);
+    if (b == -1)
+      return -1;
+    set_agent_timeout = b;
+    return 1;
+  }
   return 0;
 }
 
 int
 vmdisk_quiesce_config_complete (void)
 {
+  if (domain && agent_socket) {
+    nbdkit_error ("domain= and agent-socket= cannot be used together: give "
+                  "domain= for a libvirt guest, agent-socket= for QEMU "
+                  "without libvirt");
+    return -1;
+  }
+  if (!domain && !agent_socket) {
+    if (uri || nr_mountpoints) {
+      nbdkit_error ("%s= needs domain= or agent-socket=",
+                    uri ? "uri" : "mountpoint");
+      return -1;
+    }
+    return 0;
+  }
+  if (uri && !domain) {
+    nbdkit_error ("uri= needs domain= (agent-socket= does not use libvirt)");
+    return -1;
+  }
+  if (frozen_max < freeze_timeout) {
+    nbdkit_error ("frozen-max= must be at least freeze-timeout= (the "
+                  "watchdog must not thaw a freeze that is still allowed "
+                  "to run)");
+    return -1;
+  }
+  if (state_dir == NULL && (state_dir = marker_default_dir ()) == NULL)
+    return -1;
+  if (marker_init (state_dir, domain ? "domain" : "socket",
+                   domain ? domain : agent_socket) == -1)
+    return -1;
+  guard_configure (&(struct guard_config) {
+      .backend = domain ? qga_libvirt_backend (uri, domain, set_agent_timeout)
+                        : qga_socket_backend (agent_socket),
+      .mountpoints = mountpoints,
+      .nr_mountpoints = nr_mountpoints,
+      .freeze_timeout = freeze_timeout,
+      .frozen_max = frozen_max,
+    });
+  configured = true;
+  nbdkit_debug ("vmdisk: quiesce through %s, freeze-timeout %" PRIu64
+                " ms, frozen-max %" PRIu64 " ms, state-dir %s",
+                domain ? "libvirt" : "the agent socket",
+                freeze_timeout / NS_PER_MS, frozen_max / NS_PER_MS, state_dir);
   return 0;
 }
 
 int
 vmdisk_quiesce_after_fork (void)
 {
-  return 0;
+  return configured ? guard_start () : 0;
 }
 
 void
 vmdisk_quiesce_cleanup (void)
 {
-}
+  size_t i;
 
-static int
-available (char *desc, size_t desc_len)
-{
-  snprintf (desc, desc_len, "vmdisk was built without guest quiesce support");
-  return 0;
+  if (configured)
+    guard_stop ();
+  configured = false;
+  marker_free ();
+  for (i = 0; i < nr_mountpoints; i++)
+    free (mountpoints[i]);
+  free (mountpoints);
+  mountpoints = NULL;
+  nr_mountpoints = 0;
+  free (domain);
+  free (uri);
+  free (agent_socket);
+  free (state_dir);
+  domain = uri = agent_socket = state_dir = NULL;
 }
-
-static int
-unsupported (char *reason, size_t reason_len)
-{
-  snprintf (reason, reason_len, "vmdisk was built without guest quiesce support");
-  return -1;
-}
-
-static int
-freeze (uint64_t deadline_ns, char *reason, size_t reason_len)
-{
-  return unsupported (reason, reason_len);
-}
-
-const struct fleece_quiesce_provider fleece_quiesce_provider_v1 = {
-  .abi_version = FLEECE_QUIESCE_ABI_VERSION,
-  .struct_size = sizeof (struct fleece_quiesce_provider),
-  .name = "vmdisk",
-  .available = available,
-  .freeze = freeze,
-  .thaw = unsupported,
-  .status = unsupported,
-};

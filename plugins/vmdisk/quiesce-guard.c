@@ -1,0 +1,417 @@
+/* nbdkit-fleece: vmdisk, the quiesce guard (see quiesce-guard.h).
+ *
+ * Design: this file keeps the safety promises; the backend only talks.
+ *
+ * State, all protected by lock:
+ *   owed          the thaw debt: a freeze was sent and no thaw has
+ *                 succeeded since.  Set before the freeze is sent
+ *                 (after the marker file is written), cleared only by
+ *                 a successful thaw or a status of "thawed", which
+ *                 also remove the marker.
+ *   frozen_since  when the owed freeze started (monotonic).
+ *   recovery      a marker left by a dead earlier run was found and
+ *                 the guest has not been checked yet.
+ *
+ * Invariants: every freeze attempt that reached the backend leaves
+ * owed set until a thaw succeeds.  A failed freeze is followed at once
+ * by a status query and a thaw unless the guest says "thawed"; the
+ * freeze's error stays first in the reason, the rollback's outcome is
+ * appended.  The watchdog thaws when owed has lasted frozen-max and
+ * retries after a failure, backing off from 1 s to 1 min.  A freeze of 0 filesystems
+ * returns 0 and is still owed a thaw (qemu-ga enters its frozen state
+ * even then).  A new freeze while a debt is unpaid first pays it.
+ *
+ * Bounds: each backend call gets its own deadline, now +
+ * freeze-timeout (for a freeze, the earlier of that and the caller's
+ * deadline).  So freeze returns by its deadline, except that a failed
+ * one adds a status query and a thaw, each bounded by freeze-timeout.
+ *
+ * Locking rule: one mutex, lock, is held for the whole of every
+ * provider call (freeze, thaw, status) and every watchdog action, so
+ * they never overlap; it is never held while waiting for anything but
+ * a bounded backend call.  The watchdog sleeps on wake (a monotonic
+ * condition on lock) and is woken by freeze, thaw and guard_stop.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <nbdkit-plugin.h>
+
+#include "cleanup.h"
+#include "monotime.h"
+#include "qga-reply.h"
+#include "quiesce-guard.h"
+#include "quiesce-marker.h"
+#include "quiesce-provider.h"
+
+#define RETRY_MIN_NS NS_PER_SEC
+#define RETRY_MAX_NS (60 * NS_PER_SEC)
+
+static struct guard_config cfg;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static bool owed, recovery, stopping, started;
+static uint64_t frozen_since, next_try, retry_ns = RETRY_MIN_NS;
+static long stale_pid;
+static char stale_target[256];
+static pthread_t watchdog_thread;
+
+static const char *
+target (void)
+{
+  static char desc[512];        /* protected by lock */
+
+  cfg.backend->describe (desc, sizeof desc);
+  return desc;
+}
+
+/* After a failed thaw: try again later, backing off up to a minute. */
+static void
+schedule_retry (void)
+{
+  next_try = monotime_ns () + retry_ns;
+  if (retry_ns < RETRY_MAX_NS)
+    retry_ns *= 2;
+}
+
+static uint64_t
+bound (void)
+{
+  return monotime_ns () + cfg.freeze_timeout;
+}
+
+static void
+pay_debt (void)
+{
+  uint64_t ms = (monotime_ns () - frozen_since) / NS_PER_MS;
+
+  nbdkit_debug ("vmdisk: %s thawed, frozen for %" PRIu64 " ms",
+                target (), ms);
+  owed = false;
+  frozen_since = 0;
+  marker_remove ();
+}
+
+/* Thaw the owed debt; on failure ask whether the guest thawed anyway
+ * (Windows VSS thaws by itself after 10 s and then fails the thaw).
+ */
+static int
+thaw_locked (char *reason, size_t len)
+{
+  char why[512] = "";
+  int r, s;
+
+  if (!owed) {
+    nbdkit_debug ("vmdisk: thaw: nothing frozen by us");
+    return 0;
+  }
+  r = cfg.backend->thaw (bound (), reason, len);
+  if (r >= 0) {
+    nbdkit_debug ("vmdisk: thawed %d filesystem(s)", r);
+    pay_debt ();
+    return r;
+  }
+  s = cfg.backend->status (bound (), why, sizeof why);
+  if (s == 0) {
+    qga_reason_append (reason, len, "the guest is not frozen now (%s), so "
+                       "it thawed before our thaw: the freeze may not have "
+                       "held for the whole snapshot",
+                       why[0] ? why : "it reports thawed");
+    pay_debt ();
+  }
+  else {
+    qga_reason_append (reason, len, "the guest may still be frozen; the "
+                       "watchdog retries the thaw");
+    schedule_retry ();
+  }
+  return -1;
+}
+
+/* After a failed freeze: status, then thaw unless it says thawed. */
+static void
+rollback (char *reason, size_t len)
+{
+  char why[512] = "";
+  int s, t;
+
+  s = cfg.backend->status (bound (), why, sizeof why);
+  nbdkit_debug ("vmdisk: after the failed freeze the guest reports %s",
+                s == 1 ? "frozen" : s == 0 ? "thawed" : why);
+  if (s == 0) {
+    pay_debt ();
+    return;
+  }
+  why[0] = '\0';
+  t = cfg.backend->thaw (bound (), why, sizeof why);
+  if (t >= 0) {
+    qga_reason_append (reason, len, "thawed %d filesystem(s) after the "
+                       "failed freeze", t);
+    pay_debt ();
+  }
+  else {
+    qga_reason_append (reason, len, "the thaw after it failed too (%s); "
+                       "the watchdog retries", why);
+    schedule_retry ();
+  }
+}
+
+/* A marker left by a dead earlier run: thaw whatever it froze. */
+static void
+recover (void)
+{
+  char why[512] = "";
+  int s, t;
+
+  s = cfg.backend->status (bound (), why, sizeof why);
+  if (s != 0) {
+    if (s == -1)
+      nbdkit_debug ("vmdisk: recovery: status unknown (%s); thawing "
+                    "anyway", why);
+    why[0] = '\0';
+    t = cfg.backend->thaw (bound (), why, sizeof why);
+    if (t == -1) {
+      nbdkit_error ("vmdisk: warning: %s may have been left frozen by an "
+                    "earlier nbdkit (pid %ld) and cannot be thawed now: %s; "
+                    "retrying before the next freeze", target (),
+                    stale_pid, why);
+      return;
+    }
+    if (s == 1 || t > 0)
+      nbdkit_error ("vmdisk: warning: guest %s (%s) was left frozen by an "
+                    "earlier nbdkit (pid %ld) that died; thawed %d "
+                    "filesystem(s)", target (), stale_target, stale_pid, t);
+  }
+  nbdkit_debug ("vmdisk: recovery done for the marker of pid %ld",
+                stale_pid);
+  marker_remove ();
+  recovery = false;
+}
+
+static int
+freeze_locked (uint64_t deadline, char *reason, size_t len)
+{
+  char id[256] = "";
+  uint64_t t0 = monotime_ns ();
+  int r;
+
+  if (!started) {
+    qga_reasonf (reason, len, "vmdisk quiesce is not started (no "
+                 ".after_fork yet)");
+    return -1;
+  }
+  if (deadline > t0 + cfg.freeze_timeout)
+    deadline = t0 + cfg.freeze_timeout;
+  if (recovery)
+    recover ();
+  if (recovery) {
+    qga_reasonf (reason, len, "%s may still be frozen by an earlier nbdkit "
+                 "(pid %ld) and cannot be checked; not freezing", target (),
+                 stale_pid);
+    return -1;
+  }
+  if (owed && thaw_locked (reason, len) == -1 && owed) {
+    qga_reason_append (reason, len, "not freezing again before the "
+                       "earlier freeze is thawed");
+    return -1;
+  }
+  reason[0] = '\0';
+  if (cfg.backend->resolve (deadline, id, sizeof id, reason, len) == -1 ||
+      marker_write (id, reason, len) == -1)
+    return -1;
+  owed = true;
+  frozen_since = monotime_ns ();
+  next_try = 0;
+  retry_ns = RETRY_MIN_NS;
+  pthread_cond_signal (&wake);
+  r = cfg.backend->freeze (deadline, cfg.mountpoints, cfg.nr_mountpoints,
+                           reason, len);
+  if (r >= 0)
+    nbdkit_debug ("vmdisk: froze %d filesystem(s) of %s in %" PRIu64 " ms",
+                  r, id, (monotime_ns () - t0) / NS_PER_MS);
+  else {
+    nbdkit_debug ("vmdisk: freeze failed: %s", reason);
+    rollback (reason, len);
+  }
+  return r;
+}
+
+static int
+available (char *desc, size_t desc_len)
+{
+  if (cfg.backend == NULL) {
+    snprintf (desc, desc_len, "vmdisk: no domain= or agent-socket= given");
+    return 0;
+  }
+  cfg.backend->describe (desc, desc_len);
+  return 1;
+}
+
+static int
+not_configured (char *reason, size_t len)
+{
+  qga_reasonf (reason, len, "vmdisk: guest quiesce is not configured "
+               "(give domain= or agent-socket=)");
+  return -1;
+}
+
+static int
+freeze (uint64_t deadline_ns, char *reason, size_t len)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+
+  if (cfg.backend == NULL)
+    return not_configured (reason, len);
+  return freeze_locked (deadline_ns, reason, len);
+}
+
+static int
+thaw (char *reason, size_t len)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+
+  if (cfg.backend == NULL)
+    return not_configured (reason, len);
+  reason[0] = '\0';
+  return thaw_locked (reason, len);
+}
+
+static int
+status (char *reason, size_t len)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+
+  if (cfg.backend == NULL)
+    return not_configured (reason, len);
+  return cfg.backend->status (bound (), reason, len);
+}
+
+NBDKIT_DLL_PUBLIC const struct fleece_quiesce_provider
+fleece_quiesce_provider_v1 = {
+  .abi_version = FLEECE_QUIESCE_ABI_VERSION,
+  .struct_size = sizeof (struct fleece_quiesce_provider),
+  .name = "vmdisk",
+  .available = available,
+  .freeze = freeze,
+  .thaw = thaw,
+  .status = status,
+};
+
+/* One watchdog step, lock held: act if due, else sleep until due. */
+static void
+watchdog_step (void)
+{
+  char reason[512] = "";
+  uint64_t now = monotime_ns (), due = UINT64_MAX;
+  struct timespec ts;
+
+  if (recovery && now >= next_try) {
+    recover ();
+    next_try = UINT64_MAX;      /* then only before the next freeze */
+    return;
+  }
+  if (owed) {
+    due = frozen_since + cfg.frozen_max;
+    if (next_try > due && next_try != UINT64_MAX)
+      due = next_try;
+  }
+  if (owed && now >= due) {
+    nbdkit_error ("vmdisk: warning: %s frozen for %" PRIu64 " ms, more than "
+                  "frozen-max; the watchdog thaws it", target (),
+                  (now - frozen_since) / NS_PER_MS);
+    if (thaw_locked (reason, sizeof reason) == -1)
+      nbdkit_error ("vmdisk: watchdog thaw failed: %s", reason);
+    return;
+  }
+  if (due == UINT64_MAX)
+    pthread_cond_wait (&wake, &lock);
+  else {
+    ts.tv_sec = due / NS_PER_SEC;
+    ts.tv_nsec = due % NS_PER_SEC;
+    pthread_cond_timedwait (&wake, &lock, &ts);
+  }
+}
+
+static void *
+watchdog (void *arg)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+
+  while (!stopping)
+    watchdog_step ();
+  return NULL;
+}
+
+void
+guard_configure (const struct guard_config *c)
+{
+  cfg = *c;
+}
+
+int
+guard_start (void)
+{
+  pthread_condattr_t attr;
+  int err;
+
+  if (started)
+    return 0;
+  err = pthread_condattr_init (&attr);
+  if (err == 0) {
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    err = pthread_cond_init (&wake, &attr);
+    pthread_condattr_destroy (&attr);
+  }
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("vmdisk: pthread_cond_init: %m");
+    return -1;
+  }
+  if (marker_find_stale (&stale_pid, stale_target, sizeof stale_target)) {
+    nbdkit_debug ("vmdisk: found a crash-recovery marker of pid %ld for %s",
+                  stale_pid, stale_target);
+    recovery = true;
+    next_try = 0;
+  }
+  stopping = false;
+  err = pthread_create (&watchdog_thread, NULL, watchdog, NULL);
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("vmdisk: cannot start the quiesce watchdog thread: %m");
+    pthread_cond_destroy (&wake);
+    return -1;
+  }
+  started = true;
+  return 0;
+}
+
+void
+guard_stop (void)
+{
+  char reason[512] = "";
+
+  if (started) {
+    {
+      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+      stopping = true;
+      pthread_cond_signal (&wake);
+    }
+    pthread_join (watchdog_thread, NULL);
+    {
+      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+      if (owed && thaw_locked (reason, sizeof reason) == -1)
+        nbdkit_error ("vmdisk: thaw at unload failed: %s (the marker stays "
+                      "for the next start)", reason);
+      started = false;
+    }
+    pthread_cond_destroy (&wake);
+  }
+  if (cfg.backend)
+    cfg.backend->close ();
+  cfg.backend = NULL;
+}

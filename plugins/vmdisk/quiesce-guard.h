@@ -1,0 +1,37 @@
+/* nbdkit-fleece: vmdisk, the quiesce guard: the thaw debt, the
+ * watchdog, crash recovery, and the provider table for the filter.
+ */
+#ifndef VMDISK_QUIESCE_GUARD_H
+#define VMDISK_QUIESCE_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qga-backend.h"
+
+struct guard_config {
+  const struct qga_backend *backend;
+  char *const *mountpoints;     /* NULL-terminated; empty: all */
+  size_t nr_mountpoints;
+  uint64_t freeze_timeout;      /* ns, bound on each backend call */
+  uint64_t frozen_max;          /* ns, watchdog bound */
+};
+
+/* From .config_complete, before any thread: copy the configuration
+ * (the strings it points to must outlive the guard).  The marker
+ * must already be initialised (quiesce-marker.h).
+ */
+extern void guard_configure (const struct guard_config *cfg);
+
+/* From .after_fork: look for a marker left by a dead earlier run (the
+ * watchdog then checks and thaws the guest), start the watchdog.
+ * 0, or -1 after nbdkit_error.
+ */
+extern int guard_start (void);
+
+/* From .cleanup: stop the watchdog, pay any thaw debt (bounded), close
+ * the backend.  Safe if guard_start never ran.
+ */
+extern void guard_stop (void);
+
+#endif /* VMDISK_QUIESCE_GUARD_H */

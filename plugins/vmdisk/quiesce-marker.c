@@ -1,0 +1,205 @@
+/* nbdkit-fleece: vmdisk, the crash-recovery marker.
+ *
+ * Design: the marker is DIR/KIND-KEY.frozen, one per target, so
+ * several nbdkit instances for different guests share a directory.
+ * It is written (to a temporary name, then renamed) before every
+ * freeze and removed after the thaw debt is paid; its presence at
+ * start means an earlier run may have died with the guest frozen.
+ * A marker whose pid is alive and runs a program called nbdkit
+ * belongs to another live instance and is left alone; a pid that is
+ * gone, reused by another program, or equal to ours (containers
+ * reuse pids) is dead.
+ *
+ * Not handled: two live nbdkit instances for one target (the second
+ * sees the first's marker as live and leaves it; their freezes are
+ * not coordinated).  A host crash loses the marker, and the guest
+ * with it.
+ *
+ * Locking: none; quiesce.c serialises every call.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <nbdkit-plugin.h>
+
+#include "qga-reply.h"
+#include "quiesce-marker.h"
+
+static char *dir, *path;
+
+/* A new string: printf of fmt, or NULL. */
+static char *
+format (const char *fmt, const char *a, const char *b, const char *c)
+{
+  int n = snprintf (NULL, 0, fmt, a, b, c);
+  char *s = n >= 0 ? malloc ((size_t) n + 1) : NULL;
+
+  if (s)
+    snprintf (s, (size_t) n + 1, fmt, a, b, c);
+  return s;
+}
+
+char *
+marker_default_dir (void)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  char uid[32];
+  char *d;
+
+  snprintf (uid, sizeof uid, "%u", (unsigned) geteuid ());
+  if (geteuid () == 0)
+    d = format ("%s%s%s", "/run/nbdkit-vmdisk", "", "");
+  else if (xdg && *xdg == '/')
+    d = format ("%s%s%s", xdg, "/nbdkit-vmdisk", "");
+  else
+    d = format ("%s%s%s", "/tmp/nbdkit-vmdisk-", uid, "");
+  if (d == NULL)
+    nbdkit_error ("state-dir: %m");
+  return d;
+}
+
+int
+marker_init (const char *d, const char *kind, const char *key)
+{
+  char *k, *p;
+
+  marker_free ();
+  k = strdup (key);
+  if (k == NULL) {
+    nbdkit_error ("state-dir: strdup: %m");
+    return -1;
+  }
+  for (p = k; *p; p++)
+    if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+        !(*p >= '0' && *p <= '9') && *p != '.' && *p != '-')
+      *p = '_';
+  dir = strdup (d);
+  path = format ("%s/%s-%s.frozen", d, kind, k);
+  free (k);
+  if (dir == NULL || path == NULL) {
+    nbdkit_error ("state-dir: %m");
+    return -1;
+  }
+  return 0;
+}
+
+static int
+check_dir (char *reason, size_t len)
+{
+  struct stat st;
+
+  if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
+    qga_reasonf (reason, len, "cannot create the crash-recovery directory "
+                 "%s: %m (fix state-dir=)", dir);
+    return -1;
+  }
+  if (lstat (dir, &st) == -1 || !S_ISDIR (st.st_mode) ||
+      st.st_uid != geteuid () || (st.st_mode & 022) != 0) {
+    qga_reasonf (reason, len, "the crash-recovery directory %s is not a "
+                 "directory owned by us and writable only by us (fix "
+                 "state-dir=)", dir);
+    return -1;
+  }
+  return 0;
+}
+
+int
+marker_write (const char *target, char *reason, size_t len)
+{
+  char tmp[4096];
+  FILE *fp;
+  int fd;
+
+  if (check_dir (reason, len) == -1)
+    return -1;
+  snprintf (tmp, sizeof tmp, "%s.%ld.tmp", path, (long) getpid ());
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  fp = fd >= 0 ? fdopen (fd, "w") : NULL;
+  if (fp == NULL) {
+    qga_reasonf (reason, len, "cannot write the crash-recovery marker %s: "
+                 "%m (fix state-dir=)", tmp);
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  fprintf (fp, "pid=%ld\ntarget=%s\n", (long) getpid (), target);
+  if (fclose (fp) == EOF || rename (tmp, path) == -1) {
+    qga_reasonf (reason, len, "cannot write the crash-recovery marker %s: "
+                 "%m (fix state-dir=)", path);
+    unlink (tmp);
+    return -1;
+  }
+  return 0;
+}
+
+void
+marker_remove (void)
+{
+  if (path && unlink (path) == -1 && errno != ENOENT)
+    nbdkit_debug ("vmdisk: cannot remove %s: %m", path);
+}
+
+/* Does pid still run nbdkit (other than us)? */
+static int
+live_nbdkit (long pid)
+{
+  char proc[64], comm[64] = "";
+  FILE *fp;
+
+  if (pid <= 0 || pid == (long) getpid ())
+    return 0;
+  if (kill ((pid_t) pid, 0) == -1 && errno == ESRCH)
+    return 0;
+  snprintf (proc, sizeof proc, "/proc/%ld/comm", pid);
+  fp = fopen (proc, "r");
+  if (fp == NULL)
+    return errno == ENOENT ? 0 : 1;
+  if (fgets (comm, sizeof comm, fp) == NULL)
+    comm[0] = '\0';
+  fclose (fp);
+  return strncmp (comm, "nbdkit", 6) == 0;
+}
+
+int
+marker_find_stale (long *pid, char *target, size_t target_len)
+{
+  char line[4096];
+  FILE *fp;
+
+  *pid = -1;
+  target[0] = '\0';
+  fp = path ? fopen (path, "r") : NULL;
+  if (fp == NULL)
+    return 0;
+  while (fgets (line, sizeof line, fp)) {
+    line[strcspn (line, "\n")] = '\0';
+    if (strncmp (line, "pid=", 4) == 0)
+      *pid = strtol (line + 4, NULL, 10);
+    else if (strncmp (line, "target=", 7) == 0)
+      snprintf (target, target_len, "%s", line + 7);
+  }
+  fclose (fp);
+  if (live_nbdkit (*pid)) {
+    nbdkit_debug ("vmdisk: %s belongs to the running nbdkit pid %ld; "
+                  "left alone", path, *pid);
+    return 0;
+  }
+  return 1;
+}
+
+void
+marker_free (void)
+{
+  free (dir);
+  free (path);
+  dir = path = NULL;
+}

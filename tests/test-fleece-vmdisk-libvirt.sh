@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The quiesce provider end to end, through a real libvirt connection:
+# nbdkit --filter=fleece vmdisk ... domain=test uri=test:///default.
+# libvirt's test driver implements FSFreeze/FSThaw (mountpoints / and
+# /boot), so the snapshot is application-consistent with 2 (or, with
+# mountpoint=/, 1) filesystems; a missing domain gives a
+# crash-consistent snapshot under quiesce=auto, none under require.
+# The real guest agent is exercised by the end-to-end tests.
+source "$srcdir/functions.sh"
+requires nbdkit --version
+requires nbdinfo --version
+
+disk="$tmpdir/disk.img"
+truncate -s 16M "$disk"
+
+# desc ARGS...: the snapshot's export description.
+desc ()
+{
+  nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$disk" uri=test:///default \
+         "$@" \
+         --run 'nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$unixsocket"' \
+         2>"$tmpdir/stderr" |
+    sed -n 's/^\t*"description": "\(.*\)",*$/\1/p'
+}
+
+check ()
+{
+  local got="$1" re="$2"
+  if ! grep -Eq -- "$re" <<<"$got"; then
+    echo "$0: FAIL: description '$got' does not match /$re/" >&2
+    cat "$tmpdir/stderr" >&2
+    exit 1
+  fi
+  echo "ok: $got"
+}
+
+check "$(desc domain=test)" \
+  'application-consistent: 2 filesystems frozen for [0-9.]+ ms$'
+check "$(desc domain=test mountpoint=/)" \
+  'application-consistent: 1 filesystem frozen for [0-9.]+ ms$'
+check "$(desc domain=test quiesce=off)" 'crash-consistent: quiesce=off$'
+check "$(desc domain=nosuch)" "crash-consistent: freeze failed: .*nosuch"
+
+# quiesce=require with a domain that does not exist: no snapshot, and
+# the reason names the domain.
+if nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$disk" uri=test:///default \
+       domain=nosuch quiesce=require \
+       --run 'nbdinfo --no-content "nbd+unix:///snapshot?socket=$unixsocket"' \
+       >/dev/null 2>"$tmpdir/stderr"; then
+  echo "$0: FAIL: quiesce=require took a snapshot of a missing domain" >&2
+  exit 1
+fi
+grep -E "snapshot not taken: quiesce=require.*nosuch" "$tmpdir/stderr"

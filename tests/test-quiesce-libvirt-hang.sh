@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every libvirt call is bounded: with a "libvirtd" that accepts the
+# connection and never answers, freeze and status give up at their
+# deadline (freeze-timeout) with a clear reason instead of hanging.
+source "$srcdir/functions.sh"
+source "$srcdir/quiesce-functions.sh"
+
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1] + ".tmp"); s.listen(8)
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$tmpdir/silent.sock" &
+cleanup_pid $!
+for i in $(seq 1 200); do [ -S "$tmpdir/silent.sock" ] && break; sleep 0.05; done
+
+drive domain=vm1 "uri=qemu+unix:///system?socket=$tmpdir/silent.sock" \
+  state-dir="$tmpdir/state" freeze-timeout=500ms -- freeze thaw status
+expect "^freeze -> -1 .*libvirt domain 'vm1': no answer to look up within [0-9]+ ms"
+expect '^thaw -> 0 '
+expect "^status -> -1 .*no answer to guest-fsfreeze-status within"
