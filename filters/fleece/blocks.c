@@ -222,7 +222,8 @@ blocks_hold (struct blocks *m, uint64_t first, uint64_t last,
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&m->lock);
 
   if (m->broken) {
-    snprintf (why, why_len, "snapshot is broken: %s", m->cause);
+    /* The cause was logged once when it broke, and is in status. */
+    snprintf (why, why_len, "the snapshot is broken, every read fails");
     return -1;
   }
   if (!allow_released && any_in_state (m, first, last, BLOCK_RELEASED)) {

@@ -133,7 +133,7 @@ copy_data (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
               "plugin is too slow: raise cbw-timeout)", len, off,
               (monotime_ns () - t0) / 1e6, fleece_cfg.cbw_timeout_ns / 1e6);
     store_discard (off, len, account);
-    return fail (s, first, last, ETIMEDOUT, why, err);
+    return fail (s, first, last, EIO, why, err);
   }
   blocks_settle (s->blocks, first, last, BLOCK_PRESERVED);
   latency_add (&fleece_stats.copy, monotime_ns () - t0);
