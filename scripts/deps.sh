@@ -21,6 +21,14 @@ packages=(
   python3-libnbd
   qemu-utils
   e2fsprogs
+  # the real test guest (tests/guest): kernel, initramfs parts, QEMU, libvirt
+  busybox-static
+  cpio
+  libvirt-clients
+  libvirt-daemon-system
+  linux-image-amd64
+  qemu-guest-agent
+  qemu-system-x86
 )
 
 missing=()

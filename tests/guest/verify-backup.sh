@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Verify a backup of the test guest's disk (ext4 written by workload.sh).
+#
+#   verify-backup.sh IMAGE        check the filesystem image
+#   verify-backup.sh --log FILE   check only a workload log (for example
+#                                 one read from the running guest)
+#
+# IMAGE checks, without mounting anything:
+#   - no journal replay needed: the superblock features lack
+#     needs_recovery and the state is "clean" (dumpe2fs -h);
+#   - e2fsck -fn finds nothing to fix (exit status 0);
+#   - every file is extracted (debugfs rdump) and every files/fNN has a
+#     valid header and the sha256 its header names (files/.tmp-* are
+#     work in progress and only counted); at least one file and one log
+#     record must exist, so an empty filesystem does not pass;
+#   - the log: every line is a complete record "SEQ|T_NS|PAYLOAD|MD5"
+#     with a matching md5, SEQ counts up by one, T_NS never goes back,
+#     and the file ends with a newline (a last record may be absent,
+#     never half-written).
+# Prints one summary line:
+#   verify-backup: OK: N files, M records, largest gap G ms (seq A->B)
+# and exits 0; on any problem prints "verify-backup: FAIL: ..." lines and
+# exits 1.
+set -euo pipefail
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
+fail () { echo "verify-backup: FAIL: $*" >&2; exit 1; }
+
+# check_tree DIR: the per-file and log checks, in Python for speed.
+check_tree ()
+{
+  /usr/bin/python3 - "$@" <<'EOF'
+import hashlib, os, re, sys
+
+def check_log(path, errors):
+    data = open(path, "rb").read()
+    if data and not data.endswith(b"\n"):
+        errors.append("log: last record is torn (no final newline): %r"
+                      % data[-60:])
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    prev = None
+    gap = (0, None, None)
+    for i, line in enumerate(lines, 1):
+        m = re.fullmatch(rb"(\d+)\|(\d+)\|([0-9a-f]{32})\|([0-9a-f]{32})", line)
+        if not m:
+            errors.append("log line %d: malformed record %r" % (i, line[:80]))
+            continue
+        seq, t = int(m[1]), int(m[2])
+        rec = b"|".join((m[1], m[2], m[3]))
+        if hashlib.md5(rec).hexdigest().encode() != m[4]:
+            errors.append("log line %d: checksum mismatch (seq %d)" % (i, seq))
+        if prev is not None:
+            if seq != prev[0] + 1:
+                errors.append("log line %d: seq %d follows %d" % (i, seq, prev[0]))
+            if t < prev[1]:
+                errors.append("log line %d: time goes back" % i)
+            elif t - prev[1] > gap[0]:
+                gap = (t - prev[1], prev[0], seq)
+        prev = (seq, t)
+    return len(lines), gap
+
+def check_files(d, errors):
+    good = partial = 0
+    for name in sorted(os.listdir(d)):
+        path = os.path.join(d, name)
+        if name.startswith(".tmp-"):
+            partial += 1
+            continue
+        data = open(path, "rb").read()
+        head, _, payload = data.partition(b"\n")
+        m = re.fullmatch(rb"FLEECE-FILE (\d+) (\d+) ([0-9a-f]{64})", head)
+        if not m:
+            errors.append("files/%s: bad header %r" % (name, head[:80]))
+        elif int(m[2]) != len(payload):
+            errors.append("files/%s: %d payload bytes, header says %s"
+                          % (name, len(payload), m[2].decode()))
+        elif hashlib.sha256(payload).hexdigest().encode() != m[3]:
+            errors.append("files/%s: sha256 mismatch" % name)
+        else:
+            good += 1
+    return good, partial
+
+mode, path = sys.argv[1], sys.argv[2]
+errors = []
+files = partial = 0
+if mode == "--tree":
+    if not os.path.isdir(os.path.join(path, "files")):
+        errors.append("no files/ directory in the backup")
+    else:
+        files, partial = check_files(os.path.join(path, "files"), errors)
+        if files == 0:
+            errors.append("no complete file in files/")
+    log = os.path.join(path, "log")
+else:
+    log = path
+if not os.path.exists(log):
+    errors.append("no log in the backup")
+    records, gap = 0, (0, None, None)
+else:
+    records, gap = check_log(log, errors)
+    if records == 0:
+        errors.append("the log has no record")
+for e in errors[:20]:
+    print("verify-backup: FAIL: " + e, file=sys.stderr)
+if len(errors) > 20:
+    print("verify-backup: FAIL: ... %d more" % (len(errors) - 20), file=sys.stderr)
+if errors:
+    sys.exit(1)
+what = ("%d files (+%d partial .tmp), " % (files, partial)) if mode == "--tree" else ""
+print("verify-backup: OK: %s%d records, largest gap %.1f ms (seq %s->%s)"
+      % (what, records, gap[0] / 1e6, gap[1], gap[2]))
+EOF
+}
+
+if [ "${1:-}" = --log ]; then
+  [ -r "${2:-}" ] || fail "usage: $0 --log FILE (cannot read '${2:-}')"
+  check_tree --log "$2"
+  exit
+fi
+image=${1:-}
+[ -r "$image" ] || fail "usage: $0 IMAGE (cannot read '$image')"
+
+sb=$(dumpe2fs -h "$image" 2>/dev/null) || fail "$image: not an ext2/3/4 filesystem"
+features=$(sed -n 's/^Filesystem features: *//p' <<<"$sb")
+state=$(sed -n 's/^Filesystem state: *//p' <<<"$sb")
+if grep -qw needs_recovery <<<"$features"; then
+  fail "$image: the journal needs replay (needs_recovery set): not a quiesced image"
+fi
+[ "$state" = clean ] || fail "$image: filesystem state is '$state', not clean"
+
+if ! out=$(e2fsck -fn "$image" 2>&1); then
+  echo "$out" >&2
+  fail "$image: e2fsck -fn found problems"
+fi
+
+tree=$(mktemp -d "${TMPDIR:-/tmp}/verify-backup.XXXXXX")
+trap 'rm -rf "$tree"' EXIT
+debugfs -R "rdump / $tree" "$image" >/dev/null 2>"$tree.err" ||
+  { cat "$tree.err" >&2; rm -f "$tree.err"; fail "$image: debugfs rdump failed"; }
+rm -f "$tree.err"
+check_tree --tree "$tree"

@@ -1,0 +1,102 @@
+#!/bin/sh
+# The test guest's workload (busybox sh, runs inside the guest).
+#
+# Usage (through guest-exec):
+#   /workload.sh start DIR   start two writers in the background, return
+#   /workload.sh status      print "files=N records=N" (from /run counters)
+#   /workload.sh stop        stop the writers and wait for them
+#
+# DIR is a mounted ext4 filesystem.  The writers:
+#   files: DIR/files/fNN (64 slots, rewritten in turn).  Each file is one
+#     header line "FLEECE-FILE SEQ SIZE SHA256" and SIZE bytes of random
+#     payload whose sha256 is SHA256.  Written to DIR/files/.tmp-fNN,
+#     fsynced, then renamed over fNN: a file under its final name is
+#     always complete; a .tmp- file may be partial and is ignored.
+#   log: DIR/log, append-only records "SEQ|T_NS|PAYLOAD|MD5" where T_NS is
+#     CLOCK_MONOTONIC in ns (from /proc/timer_list: busybox date has no
+#     %N), PAYLOAD is 32 random hex digits and MD5 is md5("SEQ|T_NS|PAYLOAD").
+#     Each record is one write(2) followed by fsync(2), and T_NS is read
+#     before the write, so while the filesystem is frozen the writer
+#     blocks and the next record's timestamp shows the stall: the largest
+#     gap between consecutive records is the freeze window as the guest
+#     saw it.
+# verify-backup.sh checks both.  The writers never stop on their own;
+# errors go to /run/workload.out.
+set -u
+run=/run/workload
+
+now_ns ()
+{
+  # Third line of /proc/timer_list: "now at N nsecs".
+  { read -r _l; read -r _l; read -r _l; } < /proc/timer_list
+  _l=${_l#now at }
+  echo "${_l% nsecs}"
+}
+
+files_loop ()
+{
+  dir=$1/files seq=0
+  mkdir -p "$dir"
+  while :; do
+    seq=$((seq + 1))
+    slot=$(printf 'f%02d' $((seq % 64)))
+    size=$((4096 * (1 + seq % 16) + seq % 4093))
+    head -c "$size" /dev/urandom > "$run.payload"
+    sum=$(sha256sum < "$run.payload")
+    { echo "FLEECE-FILE $seq $size ${sum%% *}"; cat "$run.payload"; } \
+      > "$dir/.tmp-$slot"
+    sync "$dir/.tmp-$slot"
+    mv -f "$dir/.tmp-$slot" "$dir/$slot"
+    echo "$seq" > "$run.files"
+  done
+}
+
+log_loop ()
+{
+  log=$1/log seq=0
+  [ -s "$log" ] && seq=$(tail -n 1 "$log" | cut -d'|' -f1)
+  while :; do
+    seq=$((seq + 1))
+    t=$(now_ns)
+    p=$(head -c 16 /dev/urandom | md5sum)
+    rec="$seq|$t|${p%% *}"
+    m=$(printf '%s' "$rec" | md5sum)
+    echo "$rec|${m%% *}" >> "$log"
+    sync "$log"
+    echo "$seq" > "$run.records"
+  done
+}
+
+case "${1:-}" in
+  start)
+    [ -d "${2:-}" ] || { echo "workload: usage: $0 start DIR" >&2; exit 2; }
+    [ -s "$run.pids" ] && { echo "workload: already running" >&2; exit 1; }
+    : > "$run.pids"
+    setsid "$0" files-loop "$2" < /dev/null >> "$run.out" 2>&1 &
+    echo $! >> "$run.pids"
+    setsid "$0" log-loop "$2" < /dev/null >> "$run.out" 2>&1 &
+    echo $! >> "$run.pids"
+    echo "workload: started in $2"
+    ;;
+  files-loop) files_loop "$2" ;;
+  log-loop) log_loop "$2" ;;
+  status)
+    echo "files=$(cat "$run.files" 2>/dev/null || echo 0)" \
+         "records=$(cat "$run.records" 2>/dev/null || echo 0)"
+    ;;
+  stop)
+    [ -s "$run.pids" ] || { echo "workload: not running" >&2; exit 1; }
+    pids=$(cat "$run.pids")
+    kill $pids
+    for pid in $pids; do
+      i=0
+      while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+      done
+    done
+    rm -f "$run.pids"
+    echo "workload: stopped"
+    ;;
+  *) echo "workload: usage: $0 start DIR | status | stop" >&2; exit 2 ;;
+esac
