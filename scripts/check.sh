@@ -8,7 +8,7 @@ scripts/deps.sh
 scripts/build.sh
 
 status=0
-make -j"$(nproc)" check || status=$?
+make -k -j"$(nproc)" check || status=$?
 
 # One summary line over every test of every directory.
 passed=0 failed=0
