@@ -5,6 +5,12 @@
  * snapshot-begin, snapshot-end, status (see nbdkit-fleece-filter(1),
  * PROTOCOL).  It calls only snapshot_begin/snapshot_end/
  * snapshot_status (snapshot.h) and the stats/store getters.
+ *
+ * Files: control.c (parameters, the socket file, the thread),
+ * control-peer.c (peer credentials), control-server.c (the poll loop
+ * and client buffers), control-cmd.c (running commands),
+ * control-proto.c and control-status.c (parsing requests and building
+ * replies, no I/O).
  */
 #ifndef FLEECE_CONTROL_H
 #define FLEECE_CONTROL_H
@@ -20,7 +26,10 @@ extern int control_config_complete (void);
 /* .config_help lines, each starting with "\n" (params.c appends them
  * to the filter's help at compile time).
  */
-#define CONTROL_CONFIG_HELP ""
+#define CONTROL_CONFIG_HELP \
+  "\ncontrol=PATH               Serve the control socket at PATH." \
+  "\ncontrol-mode=OCTAL         Its file mode (default 0600)." \
+  "\ncontrol-group=GROUP        Its group (with control-mode=0660)."
 
 /* From .after_fork: create the socket and start the thread.  0 or -1. */
 extern int control_start (void);

@@ -1,0 +1,128 @@
+/* nbdkit-fleece: running control commands (see control-cmd.h).
+ *
+ * Each command is one call into snapshot.c; its outcome becomes one
+ * reply.  Errors: snapshot-begin failing is "snapshot-failed" with
+ * the lifecycle's reason, snapshot-end with nothing active is
+ * "not-active".  Every command that changes state is logged with
+ * nbdkit_debug.  No state of its own, no locks.
+ */
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nbdkit-filter.h>
+
+#include "control-cmd.h"
+#include "control-proto.h"
+#include "fleece.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "store.h"
+
+static char *
+run_begin (const struct control_request *req)
+{
+  struct snapshot_status st;
+  json_object *r;
+  uint64_t gen = 0;
+  char why[512];
+
+  if (snapshot_begin (req->quiesce, &gen, why, sizeof why) == -1) {
+    nbdkit_debug ("fleece: control: snapshot-begin failed: %s", why);
+    return control_error_line (req->id, "snapshot-failed", why);
+  }
+  nbdkit_debug ("fleece: control: snapshot-begin: generation %" PRIu64
+                " pinned", gen);
+  snapshot_status (&st);
+  r = control_reply_ok (req->id);
+  if (r && control_generation_fill (r, gen, st.info.generation == gen
+                                    ? st.info.description : NULL) == -1) {
+    json_object_put (r);
+    r = NULL;
+  }
+  return control_reply_line (r);
+}
+
+static char *
+run_end (const struct control_request *req)
+{
+  json_object *r;
+  uint64_t gen = 0;
+  char why[512];
+
+  if (snapshot_end (&gen, why, sizeof why) == -1)
+    return control_error_line (req->id, "not-active", why);
+  nbdkit_debug ("fleece: control: snapshot-end: generation %" PRIu64
+                " ended", gen);
+  r = control_reply_ok (req->id);
+  if (r && control_generation_fill (r, gen, NULL) == -1) {
+    json_object_put (r);
+    r = NULL;
+  }
+  return control_reply_line (r);
+}
+
+static void
+gather (struct control_figures *f)
+{
+  struct fleece_stats *s = &fleece_stats;
+
+  snapshot_status (&f->snap);
+  f->copy_count = __atomic_load_n (&s->copy.count, __ATOMIC_RELAXED);
+  f->copy_mean_ns = latency_mean (&s->copy);
+  f->copy_p99_ns = latency_p99 (&s->copy);
+  f->bytes_copied = __atomic_load_n (&s->bytes_copied, __ATOMIC_RELAXED);
+  f->live_writes = __atomic_load_n (&s->live_writes, __ATOMIC_RELAXED);
+  f->live_mean_ns = latency_mean (&s->live_added);
+  f->live_p99_ns = latency_p99 (&s->live_added);
+  f->bytes_read = __atomic_load_n (&s->bytes_read, __ATOMIC_RELAXED);
+  f->store_bytes = store_bytes ();
+  f->store_limit = store_max_size ();
+  f->block_size = fleece_cfg.block_size;
+}
+
+static char *
+run_status (const struct control_request *req)
+{
+  struct control_figures f;
+  json_object *r = control_reply_ok (req->id);
+
+  memset (&f, 0, sizeof f);
+  gather (&f);
+  if (r && control_status_fill (r, &f) == -1) {
+    json_object_put (r);
+    r = NULL;
+  }
+  return control_reply_line (r);
+}
+
+char *
+control_command_line (const char *line, size_t len)
+{
+  struct control_request req;
+  char *reply = NULL;
+
+  control_parse (line, len, &req);
+  switch (req.command) {
+  case CONTROL_NONE:
+    reply = strdup ("");
+    break;
+  case CONTROL_INVALID:
+    reply = control_error_line (req.id, req.error_code, req.error_message);
+    break;
+  case CONTROL_BEGIN:
+    reply = run_begin (&req);
+    break;
+  case CONTROL_END:
+    reply = run_end (&req);
+    break;
+  case CONTROL_STATUS:
+    reply = run_status (&req);
+    break;
+  }
+  control_request_free (&req);
+  return reply;
+}

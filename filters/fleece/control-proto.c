@@ -1,0 +1,243 @@
+/* nbdkit-fleece: the control protocol, without I/O (see control-proto.h).
+ *
+ * A request is one line holding one JSON object, parsed strictly
+ * (JSON_TOKENER_STRICT, valid UTF-8, nothing but white space after
+ * the object).  Members: "command" (required string), "id" (any
+ * value, echoed), "quiesce" (snapshot-begin only).  Any other member
+ * is a bad-request, so a typo never silently changes a command.
+ * Blank lines are ignored (no reply).
+ *
+ * Not handled here: line framing and the line length limit (the
+ * caller splits lines and answers line-too-long itself), permissions,
+ * and running the commands.  No state, no locks.
+ */
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "control-proto.h"
+
+static void __attribute__ ((format (printf, 3, 4)))
+invalid (struct control_request *req, const char *code, const char *fmt,
+         ...)
+{
+  va_list ap;
+
+  req->command = CONTROL_INVALID;
+  req->error_code = code;
+  va_start (ap, fmt);
+  vsnprintf (req->error_message, sizeof req->error_message, fmt, ap);
+  va_end (ap);
+}
+
+static bool
+blank (const char *s, size_t len)
+{
+  size_t i;
+
+  for (i = 0; i < len; i++)
+    if (s[i] != ' ' && s[i] != '\t')
+      return false;
+  return true;
+}
+
+/* One JSON value filling the whole line into *obj (NULL for JSON
+ * null).  0, or -1 after invalid().
+ */
+static int
+parse_json (const char *line, size_t len, struct control_request *req,
+            json_object **obj)
+{
+  json_tokener *tok;
+  enum json_tokener_error e;
+  size_t end;
+  int r = -1;
+
+  *obj = NULL;
+  if (memchr (line, '\0', len) != NULL) {
+    invalid (req, "parse-error", "the line contains a NUL byte");
+    return -1;
+  }
+  if ((tok = json_tokener_new ()) == NULL) {
+    invalid (req, "parse-error", "out of memory parsing the request");
+    return -1;
+  }
+  json_tokener_set_flags (tok, JSON_TOKENER_STRICT |
+                          JSON_TOKENER_VALIDATE_UTF8);
+  *obj = json_tokener_parse_ex (tok, line, len);
+  end = json_tokener_get_parse_end (tok);
+  if ((e = json_tokener_get_error (tok)) == json_tokener_continue) {
+    *obj = json_tokener_parse_ex (tok, " ", 1);  /* ends a bare number */
+    end = len;
+    e = json_tokener_get_error (tok);
+  }
+  if (e != json_tokener_success)
+    invalid (req, "parse-error", "not valid JSON: %s",
+             e == json_tokener_continue ? "incomplete value"
+             : json_tokener_error_desc (e));
+  else if (end < len && !blank (line + end, len - end))
+    invalid (req, "parse-error", "unexpected characters after the JSON "
+             "object: one request per line");
+  else
+    r = 0;
+  if (r == -1) {
+    json_object_put (*obj);
+    *obj = NULL;
+  }
+  json_tokener_free (tok);
+  return r;
+}
+
+static const struct {
+  const char *name;
+  enum control_command command;
+} commands[] = {
+  { "snapshot-begin", CONTROL_BEGIN },
+  { "snapshot-end", CONTROL_END },
+  { "status", CONTROL_STATUS },
+};
+
+/* Any member other than command, id and quiesce?  Its name or NULL. */
+static const char *
+unknown_member (json_object *obj)
+{
+  json_object_object_foreach (obj, key, val) {
+    (void) val;
+    if (strcmp (key, "command") != 0 && strcmp (key, "id") != 0 &&
+        strcmp (key, "quiesce") != 0)
+      return key;
+  }
+  return NULL;
+}
+
+static enum control_command
+lookup_command (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp (name, commands[i].name) == 0)
+      return commands[i].command;
+  return CONTROL_NONE;
+}
+
+/* Check the members of the request object and fill req. */
+static void
+parse_members (json_object *obj, struct control_request *req)
+{
+  json_object *cmd = NULL, *q = NULL;
+  const char *bad = unknown_member (obj);
+  int m;
+
+  if (bad != NULL)
+    invalid (req, "bad-request", "unknown member \"%.100s\": "
+             "expected command, id, quiesce", bad);
+  else if (!json_object_object_get_ex (obj, "command", &cmd) ||
+           !json_object_is_type (cmd, json_type_string))
+    invalid (req, "bad-request", "\"command\" must be a string");
+  else if ((req->command = lookup_command (json_object_get_string (cmd)))
+           == CONTROL_NONE)
+    invalid (req, "unknown-command", "unknown command \"%.100s\": "
+             "expected snapshot-begin, snapshot-end or status",
+             json_object_get_string (cmd));
+  else if (!json_object_object_get_ex (obj, "quiesce", &q))
+    ;                           /* the default mode */
+  else if (req->command != CONTROL_BEGIN)
+    invalid (req, "bad-request", "\"quiesce\" is only allowed with "
+             "snapshot-begin");
+  else if (!json_object_is_type (q, json_type_string) ||
+           (m = quiesce_parse_mode (json_object_get_string (q))) < 0)
+    invalid (req, "bad-request", "\"quiesce\" must be \"auto\", "
+             "\"require\" or \"off\"");
+  else
+    req->quiesce = m;
+}
+
+void
+control_parse (const char *line, size_t len, struct control_request *req)
+{
+  json_object *obj, *id;
+
+  memset (req, 0, sizeof *req);
+  req->command = CONTROL_NONE;
+  req->quiesce = QUIESCE_DEFAULT;
+  if (len > 0 && line[len - 1] == '\r')
+    len--;
+  if (blank (line, len))
+    return;
+  if (parse_json (line, len, req, &obj) == -1)
+    return;
+  if (!json_object_is_type (obj, json_type_object))
+    invalid (req, "bad-request", "a request must be a JSON object");
+  else {
+    if (json_object_object_get_ex (obj, "id", &id))
+      req->id = json_object_get (id);
+    parse_members (obj, req);
+  }
+  json_object_put (obj);
+}
+
+void
+control_request_free (struct control_request *req)
+{
+  json_object_put (req->id);
+  req->id = NULL;
+}
+
+json_object *
+control_reply_ok (json_object *id)
+{
+  json_object *r = json_object_new_object ();
+
+  if (r == NULL)
+    return NULL;
+  if (json_object_object_add (r, "id", json_object_get (id)) == -1 ||
+      json_object_object_add (r, "ok", json_object_new_boolean (1)) == -1) {
+    json_object_put (r);
+    return NULL;
+  }
+  return r;
+}
+
+char *
+control_reply_line (json_object *reply)
+{
+  const char *s;
+  char *line = NULL;
+
+  if (reply == NULL)
+    return NULL;
+  s = json_object_to_json_string_ext (reply, JSON_C_TO_STRING_PLAIN |
+                                      JSON_C_TO_STRING_NOSLASHESCAPE);
+  if (s == NULL || asprintf (&line, "%s\n", s) == -1)
+    line = NULL;
+  json_object_put (reply);
+  return line;
+}
+
+char *
+control_error_line (json_object *id, const char *code, const char *message)
+{
+  json_object *r = json_object_new_object ();
+  json_object *e = json_object_new_object ();
+
+  if (r == NULL || e == NULL ||
+      json_object_object_add (e, "code", json_object_new_string (code)) ||
+      json_object_object_add (e, "message",
+                              json_object_new_string (message)) ||
+      json_object_object_add (r, "id", json_object_get (id)) ||
+      json_object_object_add (r, "ok", json_object_new_boolean (0))) {
+    json_object_put (r);
+    json_object_put (e);
+    return NULL;
+  }
+  json_object_object_add (r, "error", e);
+  return control_reply_line (r);
+}

@@ -1,0 +1,123 @@
+/* fleecectl: the command line (see options.h).
+ *
+ * Options may come before or after the command.  Every combination
+ * that makes no sense (--watch with begin, --quiesce with status, a
+ * bad number) is a usage error, exit status 2.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+void
+usage (FILE *fp)
+{
+  fprintf (fp,
+           "usage: fleecectl --socket PATH begin [--quiesce auto|require|off]\n"
+           "       fleecectl --socket PATH end\n"
+           "       fleecectl --socket PATH status [--watch [--interval SECS]"
+           " [--count N]]\n"
+           "options: --json prints the server's replies as JSON lines.\n"
+           "exit status: 0 ok, 1 server error, 2 usage or connection error."
+           "\nSee fleecectl(1).\n");
+}
+
+void
+die (int status, const char *fmt, ...)
+{
+  va_list ap;
+
+  fprintf (stderr, "fleecectl: ");
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "\n");
+  exit (status);
+}
+
+static double
+parse_number (const char *opt, const char *s, double min, double max)
+{
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod (s, &end);
+  if (errno || end == s || *end || !(v >= min && v <= max))
+    die (EXIT_USAGE, "%s %s: expected a number from %g to %g", opt, s,
+         min, max);
+  return v;
+}
+
+/* Check that the options fit the command. */
+static void
+check_options (struct options *o, bool interval_set, bool count_set)
+{
+  if (o->socket == NULL)
+    die (EXIT_USAGE, "--socket PATH is required (the filter's control=PATH)");
+  if (o->command == NULL)
+    die (EXIT_USAGE, "no command: expected begin, end or status");
+  if (strcmp (o->command, "begin") != 0 && strcmp (o->command, "end") != 0 &&
+      strcmp (o->command, "status") != 0)
+    die (EXIT_USAGE, "unknown command '%s': expected begin, end or status",
+         o->command);
+  if (o->quiesce && strcmp (o->command, "begin") != 0)
+    die (EXIT_USAGE, "--quiesce goes with begin");
+  if (o->quiesce && strcmp (o->quiesce, "auto") != 0 &&
+      strcmp (o->quiesce, "require") != 0 && strcmp (o->quiesce, "off") != 0)
+    die (EXIT_USAGE, "--quiesce %s: expected auto, require or off",
+         o->quiesce);
+  if (o->watch && strcmp (o->command, "status") != 0)
+    die (EXIT_USAGE, "--watch goes with status");
+  if ((interval_set || count_set) && !o->watch)
+    die (EXIT_USAGE, "--interval and --count go with status --watch");
+}
+
+void
+parse_args (int argc, char **argv, struct options *o)
+{
+  static const struct option longopts[] = {
+    { "socket", required_argument, NULL, 's' },
+    { "json", no_argument, NULL, 'j' },
+    { "quiesce", required_argument, NULL, 'q' },
+    { "watch", no_argument, NULL, 'w' },
+    { "interval", required_argument, NULL, 'i' },
+    { "count", required_argument, NULL, 'n' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL },
+  };
+  bool interval_set = false, count_set = false;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "s:jq:wi:n:h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 's': o->socket = optarg; break;
+    case 'j': o->json = true; break;
+    case 'q': o->quiesce = optarg; break;
+    case 'w': o->watch = true; break;
+    case 'i':
+      o->interval = parse_number ("--interval", optarg, 0.01, 3600);
+      interval_set = true;
+      break;
+    case 'n':
+      o->count = parse_number ("--count", optarg, 1, 1e9);
+      count_set = true;
+      break;
+    case 'h': usage (stdout); exit (EXIT_SUCCESS);
+    default: usage (stderr); exit (EXIT_USAGE);
+    }
+  }
+  if (optind < argc)
+    o->command = argv[optind++];
+  if (optind < argc)
+    die (EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+  check_options (o, interval_set, count_set);
+}
+
