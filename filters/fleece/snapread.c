@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,10 +61,12 @@ block_range (struct snap *s, uint64_t offset, uint32_t count,
 }
 
 static int64_t
-hold (struct snap *s, uint64_t first, uint64_t last, int *err)
+hold (struct snap *s, uint64_t first, uint64_t last, bool allow_released,
+      int *err)
 {
   char why[320];
-  int64_t t = blocks_hold (s->blocks, first, last, false, why, sizeof why);
+  int64_t t = blocks_hold (s->blocks, first, last, allow_released,
+                           why, sizeof why);
 
   if (t == -1) {
     nbdkit_error ("fleece: snapshot generation %" PRIu64 ": %s",
@@ -85,29 +88,75 @@ unhold (struct snap *s, int64_t ticket, int r, int *err)
   return r;
 }
 
-/* Read [off, off+len), one run of class c. */
+/* One run of a request: [off, off+len), all of one read class. */
+struct run {
+  enum block_state c;
+  uint64_t off, len;
+};
+
+/* Called for each run in order; returns 0 to go on, 1 to stop, -1 on
+ * error (with *err set).
+ */
+typedef int run_fn (nbdkit_next *next, const struct run *run, void *data,
+                    int *err);
+
+/* The one request-splitting loop: visit the runs of [offset,
+ * offset+count), under a read hold if hold_it (see the top of this
+ * file), released blocks allowed in the hold if allow_released.
+ */
 static int
-read_run (nbdkit_next *next, enum block_state c, char *buf, uint64_t len,
-          uint64_t off, int *err)
+walk (nbdkit_next *next, struct snap *s, uint64_t offset, uint32_t count,
+      bool hold_it, bool allow_released, run_fn *fn, void *data, int *err)
 {
-  switch (c) {
+  const unsigned shift = fleece_cfg.block_shift;
+  uint64_t first, last, b, run_last, end = offset + count;
+  int64_t ticket = -1;
+  int r = 0;
+
+  if (!block_range (s, offset, count, &first, &last, err) ||
+      (hold_it &&
+       (ticket = hold (s, first, last, allow_released, err)) == -1))
+    return -1;
+  for (b = first; b <= last && r == 0; b = run_last + 1) {
+    struct run run = { .c = blocks_run (s->blocks, b, last, &run_last) };
+    run.off = MAX (b << shift, offset);
+    run.len = MIN ((run_last + 1) << shift, end) - run.off;
+    r = fn (next, &run, data, err);
+  }
+  if (r == 1)
+    r = 0;
+  return hold_it ? unhold (s, ticket, r, err) : r;
+}
+
+struct read_data {
+  char *buf;
+  uint64_t offset;              /* of buf[0] */
+};
+
+static int
+read_run (nbdkit_next *next, const struct run *run, void *data, int *err)
+{
+  struct read_data *rd = data;
+  char *buf = rd->buf + (run->off - rd->offset);
+
+  switch (run->c) {
   case BLOCK_CLEAN:
-    return next->pread (next, buf, len, off, 0, err);
+    return next->pread (next, buf, run->len, run->off, 0, err);
   case BLOCK_PRESERVED:
-    if (store_read (buf, len, off) == -1) {
+    if (store_read (buf, run->len, run->off) == -1) {
       *err = errno;
       nbdkit_error ("fleece: reading the store at offset %" PRIu64 ": %m",
-                    off);
+                    run->off);
       return -1;
     }
     return 0;
   case BLOCK_ZERO:
-    memset (buf, 0, len);
+    memset (buf, 0, run->len);
     return 0;
   default:                      /* released during the request */
     *err = EIO;
     nbdkit_error ("fleece: offset %" PRIu64 " was released by a trim "
-                  "on the snapshot export", off);
+                  "on the snapshot export", run->off);
     return -1;
   }
 }
@@ -118,48 +167,13 @@ snap_pread (nbdkit_next *next, uint64_t gen, void *buf, uint32_t count,
 {
   SNAPSHOT_SCOPE (cur);
   struct snap *s = check_gen (cur, gen, err);
-  const unsigned shift = fleece_cfg.block_shift;
-  uint64_t first, last, b, run_last, end = offset + count;
-  int64_t ticket;
-  int r = 0;
+  struct read_data rd = { buf, offset };
 
-  if (s == NULL || !block_range (s, offset, count, &first, &last, err) ||
-      (ticket = hold (s, first, last, err)) == -1)
+  if (s == NULL ||
+      walk (next, s, offset, count, true, false, read_run, &rd, err) == -1)
     return -1;
-  for (b = first; b <= last && r == 0; b = run_last + 1) {
-    enum block_state c = blocks_run (s->blocks, b, last, &run_last);
-    uint64_t off = MAX (b << shift, offset);
-    uint64_t len = MIN ((run_last + 1) << shift, end) - off;
-    r = read_run (next, c, (char *) buf + (off - offset), len, off, err);
-  }
-  r = unhold (s, ticket, r, err);
-  if (r == 0)
-    STATS_ADD (bytes_read, count);
-  return r;
-}
-
-/* Append the plugin's extents of [off, off+len) to extents. */
-static int
-plugin_extents (nbdkit_next *next, uint64_t len, uint64_t off,
-                struct nbdkit_extents *extents, int *err)
-{
-  struct nbdkit_extents *ex;
-  size_t i;
-  int r = 0;
-
-  if (next->can_extents (next) != 1)
-    return nbdkit_add_extent (extents, off, len, 0);
-  ex = nbdkit_extents_full (next, len, off, 0, err);
-  if (ex == NULL)
-    return -1;
-  for (i = 0; i < nbdkit_extents_count (ex) && r == 0; i++) {
-    struct nbdkit_extent e = nbdkit_get_extent (ex, i);
-    r = nbdkit_add_extent (extents, e.offset, e.length, e.type);
-  }
-  nbdkit_extents_free (ex);
-  if (r == -1)
-    *err = errno;
-  return r;
+  STATS_ADD (bytes_read, count);
+  return 0;
 }
 
 static const uint32_t run_type[] = {
@@ -168,6 +182,42 @@ static const uint32_t run_type[] = {
   [BLOCK_RELEASED] = NBDKIT_EXTENT_HOLE,
 };
 
+struct extents_data {
+  struct nbdkit_extents *extents;
+  uint32_t flags;
+};
+
+/* Clean runs report the plugin's extents (it still holds their data);
+ * the others are known here.
+ */
+static int
+extents_run (nbdkit_next *next, const struct run *run, void *data, int *err)
+{
+  struct extents_data *ed = data;
+  struct nbdkit_extents *ex;
+  size_t i;
+  int r = 0;
+
+  if (run->c != BLOCK_CLEAN || next->can_extents (next) != 1)
+    r = nbdkit_add_extent (ed->extents, run->off, run->len,
+                           run->c == BLOCK_CLEAN ? 0 : run_type[run->c]);
+  else if ((ex = nbdkit_extents_full (next, run->len, run->off, 0,
+                                      err)) == NULL)
+    return -1;
+  else {
+    for (i = 0; i < nbdkit_extents_count (ex) && r == 0; i++) {
+      struct nbdkit_extent e = nbdkit_get_extent (ex, i);
+      r = nbdkit_add_extent (ed->extents, e.offset, e.length, e.type);
+    }
+    nbdkit_extents_free (ex);
+  }
+  if (r == -1) {
+    *err = errno;
+    return -1;
+  }
+  return ed->flags & NBDKIT_FLAG_REQ_ONE ? 1 : 0;
+}
+
 int
 snap_extents (nbdkit_next *next, uint64_t gen, uint32_t count,
               uint64_t offset, uint32_t flags,
@@ -175,34 +225,12 @@ snap_extents (nbdkit_next *next, uint64_t gen, uint32_t count,
 {
   SNAPSHOT_SCOPE (cur);
   struct snap *s = check_gen (cur, gen, err);
-  const unsigned shift = fleece_cfg.block_shift;
-  uint64_t first, last, b, run_last, end = offset + count;
-  int64_t ticket;
-  int r = 0;
-  char why[256];
+  struct extents_data ed = { extents, flags };
 
-  if (s == NULL || !block_range (s, offset, count, &first, &last, err))
-    return -1;
   /* Released blocks have extents too (a hole that reads as an error). */
-  ticket = blocks_hold (s->blocks, first, last, true, why, sizeof why);
-  if (ticket == -1) {
-    nbdkit_error ("fleece: snapshot generation %" PRIu64 ": %s",
-                  s->generation, why);
-    *err = EIO;
+  if (s == NULL)
     return -1;
-  }
-  for (b = first; b <= last && r == 0; b = run_last + 1) {
-    enum block_state c = blocks_run (s->blocks, b, last, &run_last);
-    uint64_t off = MAX (b << shift, offset);
-    uint64_t len = MIN ((run_last + 1) << shift, end) - off;
-    if (c == BLOCK_CLEAN)
-      r = plugin_extents (next, len, off, extents, err);
-    else if ((r = nbdkit_add_extent (extents, off, len, run_type[c])) == -1)
-      *err = errno;
-    if (flags & NBDKIT_FLAG_REQ_ONE)
-      break;
-  }
-  return unhold (s, ticket, r, err);
+  return walk (next, s, offset, count, true, true, extents_run, &ed, err);
 }
 
 int
@@ -232,25 +260,24 @@ snap_release (uint64_t gen, uint32_t count, uint64_t offset, int *err)
   return 0;
 }
 
+static int
+cache_run (nbdkit_next *next, const struct run *run, void *data, int *err)
+{
+  if (run->c != BLOCK_CLEAN)
+    return 0;                   /* the store and zeroes need no prefetch */
+  return next->cache (next, run->len, run->off, 0, err);
+}
+
 int
 snap_cache (nbdkit_next *next, uint64_t gen, uint32_t count,
             uint64_t offset, int *err)
 {
   SNAPSHOT_SCOPE (cur);
   struct snap *s = check_gen (cur, gen, err);
-  uint64_t first, last, b, run_last, end = offset + count;
-  const unsigned shift = fleece_cfg.block_shift;
-  int r = 0;
 
-  if (s == NULL || !block_range (s, offset, count, &first, &last, err))
+  if (s == NULL)
     return -1;
   if (next->can_cache (next) <= NBDKIT_CACHE_NONE)
     return 0;
-  for (b = first; b <= last && r == 0; b = run_last + 1) {
-    uint64_t off = MAX (b << shift, offset);
-    if (blocks_run (s->blocks, b, last, &run_last) == BLOCK_CLEAN)
-      r = next->cache (next, MIN ((run_last + 1) << shift, end) - off, off,
-                       0, err);
-  }
-  return r;
+  return walk (next, s, offset, count, false, false, cache_run, NULL, err);
 }

@@ -23,6 +23,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "full-rw.h"
 #include "store.h"
 
 static int fd = -1;
@@ -99,49 +100,30 @@ int
 store_write (const void *buf, size_t len, uint64_t offset,
              uint64_t account, char *why, size_t why_len)
 {
-  const char *p = buf;
-  size_t done = 0;
-  ssize_t r;
+  int e;
 
   if (reserve (account, why, why_len) == -1)
     return -1;
-  while (done < len) {
-    r = pwrite (fd, p + done, len - done, offset + done);
-    if (r == -1) {
-      int e = errno;
-      unreserve (account);
-      snprintf (why, why_len, "%s writing the store in fleece-dir=%s: %s%s",
-                e == ENOSPC ? "store full" : "I/O error", store_dir,
-                strerror (e),
-                e == ENOSPC ? " (free space there or choose another fleece-dir)"
-                : "");
-      errno = e;
-      return -1;
-    }
-    done += r;
-  }
-  return 0;
+  if (full_pwrite (fd, buf, len, offset) == 0)
+    return 0;
+  e = errno;
+  unreserve (account);
+  snprintf (why, why_len, "%s writing the store in fleece-dir=%s: %s%s",
+            e == ENOSPC ? "store full" : "I/O error", store_dir,
+            strerror (e),
+            e == ENOSPC ? " (free space there or choose another fleece-dir)"
+            : "");
+  errno = e;
+  return -1;
 }
 
 int
 store_read (void *buf, size_t len, uint64_t offset)
 {
-  char *p = buf;
-  size_t done = 0;
-  ssize_t r;
-
-  while (done < len) {
-    r = pread (fd, p + done, len - done, offset + done);
-    if (r == -1)
-      return -1;
-    if (r == 0) {               /* never written: cannot happen for a
-                                 * PRESERVED block; do not invent data */
-      errno = EIO;
-      return -1;
-    }
-    done += r;
-  }
-  return 0;
+  /* A PRESERVED block was written whole: a short file is an error
+   * (EIO), never zeroes made up.
+   */
+  return full_pread (fd, buf, len, offset);
 }
 
 void

@@ -36,6 +36,7 @@
 #include "ispowerof2.h"
 #include "minmax.h"
 #include "disk.h"
+#include "full-rw.h"
 #include "direct.h"
 
 int vmdisk_debug_verbose = 0;
@@ -203,48 +204,14 @@ int
 disk_full_pread (const struct disk *d, void *buf, size_t count,
                  uint64_t offset)
 {
-  char *p = buf;
-
-  while (count > 0) {
-    ssize_t r = pread (d->fd, p, count, offset);
-
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    if (r == 0) {
-      errno = EIO;              /* unexpected end of file */
-      return -1;
-    }
-    p += r;
-    count -= r;
-    offset += r;
-  }
-  return 0;
+  return full_pread (d->fd, buf, count, offset);
 }
 
 int
 disk_full_pwrite (const struct disk *d, const void *buf, size_t count,
                   uint64_t offset)
 {
-  const char *p = buf;
-
-  while (count > 0) {
-    ssize_t r = pwrite (d->fd, p, count, offset);
-
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    if (r == 0) {
-      errno = EIO;
-      return -1;
-    }
-    p += r;
-    count -= r;
-    offset += r;
-  }
-  return 0;
+  return full_pwrite (d->fd, buf, count, offset);
 }
 
 int
