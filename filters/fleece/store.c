@@ -6,6 +6,13 @@
  * of whole blocks written (block-aligned, so this is what the file
  * allocates; the disk's partial last block counts as a whole block).
  *
+ * Striping: the store is STORE_FILES sparse files; the 1 MiB stripe
+ * at disk offset o lives at offset o of file (o / 1 MiB) % STORE_FILES.
+ * Linux file systems serialise writers of one file on its inode lock,
+ * which was the largest cost of concurrent copies in profiles
+ * (docs/performance.md); stripes keep adjacent blocks together, so a
+ * coalesced copy is still one write per stripe.
+ *
  * Not handled: a store on a file system without hole punching still
  * works, but released blocks only free space at the end of the
  * snapshot (truncate), which every Linux file system supports.
@@ -14,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,15 +34,37 @@
 #include "full-rw.h"
 #include "store.h"
 
-static int fd = -1;
+#define STORE_FILES 8
+#define STRIPE_SHIFT 20
+
+static int fds[STORE_FILES] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 static uint64_t max_size;
 static uint64_t used;           /* atomic */
 static char *store_dir;
 
+/* One unlinked scratch file in dir, or -1 with errno set. */
+static int
+open_scratch (const char *dir)
+{
+  char *tmpl = NULL;
+  int fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+  if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+    /* File systems without O_TMPFILE: a named file, unlinked at once. */
+    if (asprintf (&tmpl, "%s/fleece-store.XXXXXX", dir) == -1)
+      return -1;
+    fd = mkostemp (tmpl, O_CLOEXEC);
+    if (fd >= 0)
+      unlink (tmpl);
+    free (tmpl);
+  }
+  return fd;
+}
+
 int
 store_open (const char *dir, uint64_t max)
 {
-  char *tmpl = NULL;
+  size_t i;
 
   max_size = max;
   store_dir = strdup (dir);
@@ -42,23 +72,13 @@ store_open (const char *dir, uint64_t max)
     nbdkit_error ("strdup: %m");
     return -1;
   }
-  fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR)) {
-    /* File systems without O_TMPFILE: a named file, unlinked at once. */
-    if (asprintf (&tmpl, "%s/fleece-store.XXXXXX", dir) == -1) {
-      nbdkit_error ("asprintf: %m");
+  for (i = 0; i < STORE_FILES; i++) {
+    if ((fds[i] = open_scratch (dir)) == -1) {
+      nbdkit_error ("fleece-dir=%s: cannot create the store there: %m "
+                    "(give a writable directory with space for the "
+                    "copied blocks)", dir);
       return -1;
     }
-    fd = mkostemp (tmpl, O_CLOEXEC);
-    if (fd >= 0)
-      unlink (tmpl);
-    free (tmpl);
-  }
-  if (fd == -1) {
-    nbdkit_error ("fleece-dir=%s: cannot create the store there: %m "
-                  "(give a writable directory with space for the copied "
-                  "blocks)", dir);
-    return -1;
   }
   return 0;
 }
@@ -66,11 +86,46 @@ store_open (const char *dir, uint64_t max)
 void
 store_close (void)
 {
-  if (fd >= 0)
-    close (fd);
-  fd = -1;
+  size_t i;
+
+  for (i = 0; i < STORE_FILES; i++) {
+    if (fds[i] >= 0)
+      close (fds[i]);
+    fds[i] = -1;
+  }
   free (store_dir);
   store_dir = NULL;
+}
+
+/* The length of [off, off+len) that lies in off's stripe. */
+static size_t
+piece (uint64_t off, size_t len)
+{
+  uint64_t left = (UINT64_C (1) << STRIPE_SHIFT) -
+    (off & ((UINT64_C (1) << STRIPE_SHIFT) - 1));
+
+  return len < left ? len : left;
+}
+
+static int
+fd_of (uint64_t off)
+{
+  return fds[(off >> STRIPE_SHIFT) % STORE_FILES];
+}
+
+/* pread or pwrite [off, off+len) stripe by stripe.  0 or -1 (errno). */
+static int
+stripe_io (bool write, char *buf, size_t len, uint64_t off)
+{
+  size_t n;
+  int r = 0;
+
+  for (; len > 0 && r == 0; buf += n, off += n, len -= n) {
+    n = piece (off, len);
+    r = write ? full_pwrite (fd_of (off), buf, n, off)
+      : full_pread (fd_of (off), buf, n, off);
+  }
+  return r;
 }
 
 static void
@@ -104,7 +159,7 @@ store_write (const void *buf, size_t len, uint64_t offset,
 
   if (reserve (account, why, why_len) == -1)
     return -1;
-  if (full_pwrite (fd, buf, len, offset) == 0)
+  if (stripe_io (true, (char *) buf, len, offset) == 0)
     return 0;
   e = errno;
   unreserve (account);
@@ -123,25 +178,35 @@ store_read (void *buf, size_t len, uint64_t offset)
   /* A PRESERVED block was written whole: a short file is an error
    * (EIO), never zeroes made up.
    */
-  return full_pread (fd, buf, len, offset);
+  return stripe_io (false, buf, len, offset);
 }
 
 void
 store_discard (uint64_t offset, uint64_t len, uint64_t account)
 {
-  if (len > 0 &&
-      fallocate (fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                 offset, len) == -1)
-    nbdkit_debug ("fleece: store: punching a hole: %m "
-                  "(space is freed when the snapshot ends)");
+  uint64_t n;
+
+  for (; len > 0; offset += n, len -= n) {
+    n = piece (offset, len);
+    if (fallocate (fd_of (offset), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                   offset, n) == -1) {
+      nbdkit_debug ("fleece: store: punching a hole: %m "
+                    "(space is freed when the snapshot ends)");
+      break;
+    }
+  }
   unreserve (account);
 }
 
 void
 store_reset (void)
 {
-  if (ftruncate (fd, 0) == -1)
-    nbdkit_error ("fleece: store: truncating the store in %s: %m", store_dir);
+  size_t i;
+
+  for (i = 0; i < STORE_FILES; i++)
+    if (ftruncate (fds[i], 0) == -1)
+      nbdkit_error ("fleece: store: truncating the store in %s: %m",
+                    store_dir);
   __atomic_store_n (&used, 0, __ATOMIC_SEQ_CST);
 }
 

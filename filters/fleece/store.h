@@ -1,10 +1,10 @@
 /* nbdkit-fleece: the store, where preserved blocks are kept.
  *
- * A sparse, unlinked scratch file in fleece-dir, addressed at the same
- * offsets as the disk, so no index is needed.  Its allocated bytes are
- * accounted against fleece-max-size (0: no cap).  Thread-safe: the
- * only shared state is the byte counter (atomic); pread/pwrite on the
- * fd need no lock.
+ * Sparse, unlinked scratch files in fleece-dir (striped, see store.c),
+ * addressed at the same offsets as the disk, so no index is needed.
+ * Their allocated bytes are accounted against fleece-max-size (0: no
+ * cap).  Thread-safe: the only shared state is the byte counter
+ * (atomic); pread/pwrite on the fds need no lock.
  */
 #ifndef FLEECE_STORE_H
 #define FLEECE_STORE_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* Create the scratch file in dir (mode 0600, unlinked at once).
+/* Create the scratch files in dir (mode 0600, unlinked at once).
  * 0 or -1 after nbdkit_error naming the directory and the fix.
  */
 extern int store_open (const char *dir, uint64_t max_size);
@@ -37,7 +37,7 @@ extern int store_read (void *buf, size_t len, uint64_t offset);
  */
 extern void store_discard (uint64_t offset, uint64_t len, uint64_t account);
 
-/* Drop everything (the snapshot ended): the file is truncated to 0. */
+/* Drop everything (the snapshot ended): the files are truncated to 0. */
 extern void store_reset (void);
 
 /* Bytes currently accounted, and the cap (0: none). */
