@@ -70,7 +70,7 @@ st=0; "$F" -s "$ctl" --json end > "$t/end3" 2>/dev/null || st=$?
 echo "exit $st" >> "$t/end3"
 "$F" -s "$ctl" status --watch --count 5 --interval 0.01 > "$t/watch-none"
 EOF
-PYTHONPATH="$srcdir" nbdkit -U - --filter="$FLEECE" memory 1M control="$ctl" \
+PYTHONPATH="$srcdir" nbdkit -U - --filter="$FLEECE" memory 1M fleece-block-size=64K control="$ctl" \
   --run "bash '$tmpdir/run.sh' '$ctl' '$FLEECECTL' '$tmpdir' \"\$unixsocket\""
 
 # check FILE EXPECTED-REGEX-LINES...: each regex matches a whole line.

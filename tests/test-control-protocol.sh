@@ -112,7 +112,7 @@ expect_ok(c.call("status", id="next"), "the connection goes on", id="next")
 c.close()
 EOF
 
-nbdkit -U - --filter="$FLEECE" memory 1M control="$ctl" \
+nbdkit -U - --filter="$FLEECE" memory 1M fleece-block-size=64K control="$ctl" \
   --run "PYTHONPATH='$srcdir' /usr/bin/python3 '$tmpdir/protocol.py' '$ctl'"
 
 if [ -e "$ctl" ]; then

@@ -101,7 +101,7 @@ EOF
 
 run ()
 {
-  nbdkit -U - --filter="$FLEECE" memory 4M control="$ctl" "$@" \
+  nbdkit -U - --filter="$FLEECE" memory 4M fleece-block-size=64K control="$ctl" "$@" \
     --run "PYTHONPATH='$srcdir' /usr/bin/python3 '$tmpdir/status.py' \
            \"\$unixsocket\" '$ctl' '$mode'"
 }

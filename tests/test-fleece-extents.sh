@@ -85,7 +85,7 @@ check ()
   cat "$tmpdir/snap-after.map"
 }
 
-check memory memory $size
+check memory memory $size fleece-block-size=64K   # memory allocates 32K pages
 # Not memory with 4K fleece blocks: its 32K allocation pages are larger
 # than a block, so a live write makes the plugin report data for the
 # untouched (still zero) clean blocks sharing its page, and the

@@ -61,5 +61,5 @@ snap.shutdown()
 live.shutdown()
 EOF
 
-nbdkit -U - --filter="$FLEECE" memory 1M \
+nbdkit -U - --filter="$FLEECE" memory 1M fleece-block-size=64K \
   --run "/usr/bin/python3 '$tmpdir/fastzero.py' \"\$unixsocket\""

@@ -165,7 +165,7 @@ live.shutdown()
 EOF
 
 echo "== lifecycle (snapshot-linger=0)"
-nbdkit -U - --filter="$FLEECE" memory 1M \
+nbdkit -U - --filter="$FLEECE" memory 1M fleece-block-size=64K \
   --run "/usr/bin/python3 '$tmpdir/lifecycle.py' \"\$unixsocket\" main" \
   2> "$tmpdir/log" || { cat "$tmpdir/log" >&2; exit 1; }
 # nbdkit logged the refusal, with both valid names ("" and snapshot).
@@ -178,5 +178,5 @@ fi
 grep 'valid exports are' "$tmpdir/log"
 
 echo "== snapshot-linger=60s"
-nbdkit -U - --filter="$FLEECE" memory 1M snapshot-linger=60s \
+nbdkit -U - --filter="$FLEECE" memory 1M fleece-block-size=64K snapshot-linger=60s \
   --run "/usr/bin/python3 '$tmpdir/lifecycle.py' \"\$unixsocket\" linger"
