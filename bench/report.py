@@ -15,12 +15,12 @@ NAMES = collections.OrderedDict([
     ("file", "1 nbdkit file"),
     ("vmdisk", "2 nbdkit vmdisk"),
     ("fleece-nosnap", "3 fleece, no snapshot"),
-    ("fleece-64K", "4 fleece, snapshot (64K)"),
+    ("fleece-16K", "4 fleece, snapshot (16K, default)"),
     ("qemu-fleece-qcow2", "5 QEMU fleecing, qcow2"),
     ("qemu-fleece-raw", "5 QEMU fleecing, raw"),
     ("qemu-plain", "6 QEMU plain"),
     ("fleece-4K", "4 fleece, snapshot (4K)"),
-    ("fleece-16K", "4 fleece, snapshot (16K)"),
+    ("fleece-64K", "4 fleece, snapshot (64K)"),
     ("fleece-256K", "4 fleece, snapshot (256K)"),
 ])
 
@@ -151,7 +151,7 @@ def ratios(d, md):
     q = [s for s in ("qemu-fleece-qcow2", "qemu-fleece-raw")
          if d.get(s, "write_iops")]
     best = max(q, key=lambda s: d.get(s, "write_iops")) if q else None
-    f = "fleece-64K"
+    f = "fleece-16K"                  # the default block size
     plain = d.get("file", "read_read_mibs")
     qplain = d.get("qemu-plain", "read_read_mibs")
     qconc = ratio(d.get(best, "conc_read_mibs"), qplain) if best else None

@@ -37,9 +37,10 @@ fi
 size=$((size_mib << 20))
 
 # The systems, in round-robin order.  fleece-BS is the filter with a
-# snapshot active and fleece-block-size=BS; fleece-64K is system 4.
-all_systems="file vmdisk fleece-nosnap fleece-64K qemu-fleece-qcow2 \
-qemu-fleece-raw qemu-plain fleece-4K fleece-16K fleece-256K"
+# snapshot active and fleece-block-size=BS; fleece-16K (the default) is
+# system 4.
+all_systems="file vmdisk fleece-nosnap fleece-16K qemu-fleece-qcow2 \
+qemu-fleece-raw qemu-plain fleece-4K fleece-64K fleece-256K"
 systems=${only//,/ }
 systems=${systems:-$all_systems}
 
