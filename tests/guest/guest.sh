@@ -7,16 +7,22 @@
 #                                console log (see "Permissions" below)
 #   guest_share_socket SOCK      let QEMU (libvirt-qemu) connect to SOCK
 #   guest_libvirt_up             start virtlogd/libvirtd if not running
+#   guest_name                   choose the domain's name before it exists
+#                                (sets GUEST_DOM: nbdkit's domain= needs it,
+#                                and nbdkit starts before the VM)
 #   guest_start_libvirt SOCK [EXPORT]   boot a transient domain on the NBD
-#                                socket (sets GUEST_DOM)
-#   guest_start_qemu SOCK [EXPORT]      boot plain QEMU, no libvirt (sets
-#                                GUEST_QGA_SOCK, the agent's chardev socket)
+#                                socket (named GUEST_DOM, chosen if unset)
+#   guest_start_qemu SOCK [EXPORT]      boot plain QEMU, no libvirt, the
+#                                agent's chardev socket on GUEST_QGA_SOCK
+#                                (set by guest_vmdir, so nbdkit's
+#                                agent-socket= can be given before the VM)
 #   guest_wait_agent [SECONDS]   wait for guest-ping (sets GUEST_BOOT_MS)
 #   guest_exec PROG [ARG...]     run in the guest via guest-exec: prints its
 #                                stdout (stderr to ours), returns its status
 #   guest_agent JSON             one raw QGA command, prints the "return"
 #   guest_freeze_status          prints "frozen" or "thawed"
-#   guest_wait_workload N        wait until workload.sh wrote N files+records
+#   guest_wait_workload N [records]   wait until workload.sh wrote N files
+#                                and N records (only N records with "records")
 #   guest_check_live_log IMAGE   after a backup: live log checks, prefix
 #                                check, prints the stall the guest saw
 #   guest_stop                   destroy the domain / kill QEMU
@@ -79,6 +85,7 @@ guest_build ()
 guest_vmdir ()
 {
   GUEST_VMDIR=$tmpdir/vm
+  GUEST_QGA_SOCK=$GUEST_VMDIR/qga.sock
   chgrp libvirt-qemu "$tmpdir"
   chmod 0710 "$tmpdir"
   mkdir -m 2750 "$GUEST_VMDIR"
@@ -161,9 +168,14 @@ guest_domain_xml ()
       "$GUEST_SRC/domain.xml.in"
 }
 
-guest_start_libvirt ()
+guest_name ()
 {
   GUEST_DOM="fleece-test-$$-${tmpdir##*.}"
+}
+
+guest_start_libvirt ()
+{
+  [ -n "$GUEST_DOM" ] || guest_name
   guest_domain_xml "$1" "${2:-}" > "$GUEST_VMDIR/domain.xml"
   _guest_start_ms=$(guest_now_ms)
   timeout 60 virsh -q -c "$GUEST_URI" create "$GUEST_VMDIR/domain.xml" ||
@@ -174,7 +186,6 @@ guest_start_libvirt ()
 guest_start_qemu ()
 {
   local export=${2:-} reconnect=
-  GUEST_QGA_SOCK=$GUEST_VMDIR/qga.sock
   [ -n "${GUEST_QEMU_RECONNECT:-}" ] &&
     reconnect=",reconnect-delay=$GUEST_QEMU_RECONNECT"
   _guest_start_ms=$(guest_now_ms)
@@ -219,14 +230,16 @@ guest_freeze_status ()
   /usr/bin/python3 "$GUEST_SRC/qga.py" "${_guest_agent[@]}" frozen-status
 }
 
-# guest_wait_workload N: until workload.sh has written N files and N log
-# records (bounded; exits the test if the workload is stuck).
+# guest_wait_workload N [records]: until workload.sh has written N files
+# and N log records, or only N records (bounded; exits the test if the
+# workload is stuck).
 guest_wait_workload ()
 {
   local i st f r
   for i in $(seq 1 300); do
     st=$(guest_exec /workload.sh status)
     read -r f r <<<"${st//[a-z=]/}"
+    [ "${2:-}" = records ] && f=$1
     [ "$f" -ge "$1" ] && [ "$r" -ge "$1" ] && return 0
     sleep 0.2
   done
@@ -247,7 +260,7 @@ guest_check_live_log ()
   local last n
   debugfs -R "dump /log $tmpdir/backup.log" "$1" 2>/dev/null
   last=$(tail -n 1 "$tmpdir/backup.log" | cut -d'|' -f1)
-  guest_wait_workload $(( last + 5 ))
+  guest_wait_workload $(( last + 5 )) records
   guest_exec cat /mnt/data/log > "$tmpdir/live.log"
   "$GUEST_SRC/verify-backup.sh" --log "$tmpdir/live.log"
   n=$(wc -c < "$tmpdir/backup.log")

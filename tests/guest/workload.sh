@@ -20,6 +20,9 @@
 #     blocks and the next record's timestamp shows the stall: the largest
 #     gap between consecutive records is the freeze window as the guest
 #     saw it.
+#   A failed fsync (the disk returned an error) is handled as a careful
+#   application must: a file is not renamed into place, and the log is
+#   written again whole and renamed into place (save_log).
 # verify-backup.sh checks both.  The writers never stop on their own;
 # errors go to /run/workload.out.
 set -u
@@ -45,9 +48,23 @@ files_loop ()
     sum=$(sha256sum < "$run.payload")
     { echo "FLEECE-FILE $seq $size ${sum%% *}"; cat "$run.payload"; } \
       > "$dir/.tmp-$slot"
-    sync "$dir/.tmp-$slot"
+    # A failed fsync means the data may not be on the disk: never
+    # rename such a file into place.
+    sync "$dir/.tmp-$slot" || { echo "workload: file $seq not saved"; continue; }
     mv -f "$dir/.tmp-$slot" "$dir/$slot"
     echo "$seq" > "$run.files"
+  done
+}
+
+# save_log LOG: after a failed fsync of LOG (a disk error: its pages
+# may never reach the disk, though the page cache holds them), write
+# the whole log again to a new file and rename it into place, until
+# that succeeds.
+save_log ()
+{
+  echo "workload: fsync of $1 failed; saving the whole log again"
+  until cp "$1" "$1.tmp" && sync "$1.tmp" && mv -f "$1.tmp" "$1"; do
+    sleep 0.2
   done
 }
 
@@ -62,7 +79,7 @@ log_loop ()
     rec="$seq|$t|${p%% *}"
     m=$(printf '%s' "$rec" | md5sum)
     echo "$rec|${m%% *}" >> "$log"
-    sync "$log"
+    sync "$log" || save_log "$log"
     echo "$seq" > "$run.records"
   done
 }

@@ -1,0 +1,225 @@
+# nbdkit-fleece: the end-to-end backup steps, sourced after guest.sh by
+# the tests/test-e2e-*.sh tests and scripts/demo.sh.
+#
+#   e2e_nbdkit_start LOG SOCK ARGS...  nbdkit -v on SOCK, its log in LOG
+#                                (sets E2E_LOG, E2E_PID, E2E_SOCK; marks
+#                                the log where this run starts)
+#   e2e_nbdkit_kill [SIGNAL]     signal the nbdkit (default TERM), wait for
+#                                it to be gone, remove the socket file
+#   e2e_log_mark                 start a new section of $E2E_LOG
+#   e2e_log                      print the section since the mark
+#   e2e_log_wait REGEX [SECONDS] wait for a line of the section (bounded;
+#                                returns 1 after printing FAIL)
+#   e2e_hold                     open a connection to the snapshot export
+#                                and keep it open, so that the following
+#                                clients all join one generation (sets
+#                                E2E_DESC, its export description)
+#   e2e_release                  close it; waits for the generation's end
+#                                line (sets E2E_STORE_BYTES)
+#   e2e_copy TOOL OUT            nbdcopy or qemu-img convert the snapshot
+#                                export to OUT; prints time and throughput
+#   e2e_backup LABEL TOOL...     one whole quiesced backup: hold, check the
+#                                description (application-consistent, N >= 1,
+#                                nbdinfo agrees), copy with each TOOL, release,
+#                                check the guest is thawed, verify every copy
+#                                (verify-backup.sh, guest_check_live_log), print
+#                                the freeze window and the stall (sets
+#                                E2E_IMAGE, the first copy)
+#                                E2E_FS_OFFSET: the filesystem starts there
+#                                on the disk (default 0); E2E_VERIFY_OPTS:
+#                                options for verify-backup.sh
+#   e2e_description URI          the export description nbdinfo reports
+#
+# Everything is bounded; a failure prints "FAIL: ..." and exits.
+# The numbers printed come from the nbdkit log lines of the fleece
+# filter ("guest frozen: N filesystems in X ms", "guest thawed in X ms
+# (frozen Y ms)", "live writes held X ms", "generation N ended: ...
+# Y store bytes freed") and from the guest's own workload log.
+
+E2E_LOG=
+E2E_PID=
+E2E_SOCK=
+_e2e_mark=0
+_e2e_hold_pid=
+_e2e_hold_fd=
+
+e2e_fail () { echo "$0: FAIL: $*" >&2; exit 1; }
+
+# _e2e_forget PID: PID is gone (and waited for): drop it from the
+# cleanup list, so that the exit trap does not signal a reused pid.
+_e2e_forget ()
+{
+  local i
+  for i in "${!_cleanup_pids[@]}"; do
+    [ "${_cleanup_pids[$i]}" = "$1" ] && unset "_cleanup_pids[$i]"
+  done
+  return 0
+}
+
+e2e_nbdkit_start ()
+{
+  E2E_LOG=$1 E2E_SOCK=$2
+  shift 2
+  : >> "$E2E_LOG"
+  e2e_log_mark
+  start_nbdkit "$tmpdir/nbdkit.pid" "$E2E_SOCK" -v --log=stderr "$@" \
+    2>> "$E2E_LOG" ||
+    { cat "$E2E_LOG" >&2; e2e_fail "nbdkit did not start"; }
+  E2E_PID=$(cat "$tmpdir/nbdkit.pid")
+}
+
+e2e_nbdkit_kill ()
+{
+  local i
+  kill "-${1:-TERM}" "$E2E_PID"
+  for i in $(seq 1 200); do
+    kill -0 "$E2E_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$E2E_PID" 2>/dev/null && e2e_fail "nbdkit $E2E_PID did not exit"
+  _e2e_forget "$E2E_PID"
+  rm -f "$E2E_SOCK" "$tmpdir/nbdkit.pid"
+}
+
+e2e_log_mark () { _e2e_mark=$(wc -c < "$E2E_LOG"); }
+e2e_log () { tail -c "+$(( _e2e_mark + 1 ))" "$E2E_LOG"; }
+
+e2e_log_wait ()
+{
+  local i
+  for i in $(seq 1 $(( ${2:-30} * 10 ))); do
+    e2e_log | grep -Eq -- "$1" && return 0
+    sleep 0.1
+  done
+  echo "$0: the last lines of $E2E_LOG (without I/O requests):" >&2
+  e2e_log | grep -Ev ': (pread|pwrite|flush|trim|zero|extents) ' |
+    tail -n 30 >&2
+  echo "$0: FAIL: no log line /$1/ within ${2:-30} s" >&2
+  return 1
+}
+
+e2e_description ()
+{
+  nbdinfo --no-content --json "$1" |
+    /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["exports"][0].get("description", ""))'
+}
+
+e2e_hold ()
+{
+  local i
+  rm -f "$tmpdir/hold.fifo" "$tmpdir/hold.out"
+  mkfifo "$tmpdir/hold.fifo"
+  /usr/bin/python3 -c '
+import nbd, sys
+h = nbd.NBD()
+h.set_full_info(True)
+h.connect_uri(sys.argv[1])
+print(h.get_export_description(), flush=True)
+sys.stdin.read()
+h.shutdown()
+' "nbd+unix:///snapshot?socket=$E2E_SOCK" \
+    < "$tmpdir/hold.fifo" > "$tmpdir/hold.out" &
+  _e2e_hold_pid=$!
+  cleanup_pid "$_e2e_hold_pid"
+  exec {_e2e_hold_fd}> "$tmpdir/hold.fifo"
+  for i in $(seq 1 600); do
+    [ -s "$tmpdir/hold.out" ] && break
+    kill -0 "$_e2e_hold_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  E2E_DESC=$(cat "$tmpdir/hold.out")
+  [ -n "$E2E_DESC" ] || e2e_fail "no snapshot connection within 30 s"
+  echo "snapshot: $E2E_DESC"
+}
+
+e2e_release ()
+{
+  local gen
+  gen=$(sed -n 's/^fleece snapshot generation \([0-9]*\),.*/\1/p' <<<"$E2E_DESC")
+  exec {_e2e_hold_fd}>&-
+  wait "$_e2e_hold_pid" || e2e_fail "the snapshot connection failed"
+  _e2e_forget "$_e2e_hold_pid"
+  _e2e_hold_pid=
+  rm -f "$tmpdir/hold.fifo" "$tmpdir/hold.out"
+  e2e_log_wait "snapshot generation $gen ended" 30
+  E2E_STORE_BYTES=$(e2e_log |
+    sed -n "s/.*snapshot generation $gen ended: .* \([0-9]*\) store bytes freed.*/\1/p")
+  echo "generation $gen ended: $(e2e_log |
+    sed -n "s/.*snapshot generation $gen ended: //p")"
+}
+
+e2e_copy ()
+{
+  local uri="nbd+unix:///snapshot?socket=$E2E_SOCK" t size ms
+  t=$(guest_now_ms)
+  case "$1" in
+    nbdcopy) nbdcopy "$uri" "$2" ;;
+    qemu-img) qemu-img convert -f raw -O raw "$uri" "$2" ;;
+    *) e2e_fail "e2e_copy: unknown tool $1" ;;
+  esac
+  ms=$(( $(guest_now_ms) - t ))
+  size=$(stat -c %s "$2")
+  E2E_COPY_MS=$ms
+  awk -v n="$size" -v ms="$ms" -v tool="$1" -v f="${2##*/}" 'BEGIN {
+    rate = (ms > 0) ? n / 1048576 / (ms / 1000) : 0
+    printf "%s: %s: %d MiB in %d ms (%.0f MiB/s)\n", tool, f, n / 1048576,
+           ms, rate }'
+}
+
+# e2e_freeze_numbers: print the freeze window of the section's snapshot.
+e2e_freeze_numbers ()
+{
+  local f t h
+  f=$(e2e_log | sed -n 's/.*fleece: guest frozen: \(.*\)/\1/p' | tail -n 1)
+  t=$(e2e_log | sed -n 's/.*fleece: guest thawed in \(.*\)/\1/p' | tail -n 1)
+  h=$(e2e_log | sed -n 's/.*live writes held \([0-9.]* ms\).*/\1/p' | tail -n 1)
+  E2E_FROZEN_MS=$(sed -n 's/.*(frozen \([0-9.]*\) ms)/\1/p' <<<"$t")
+  echo "freeze window (nbdkit log): froze ${f:-?}; thawed in ${t:-?}; live writes held ${h:-?}"
+}
+
+e2e_backup ()
+{
+  local label=$1 tool out n
+  shift
+  e2e_log_mark
+  e2e_hold
+  n=$(sed -n 's/.*application-consistent: \([0-9]*\) filesystems\{0,1\} frozen for [0-9.]* ms$/\1/p' \
+        <<<"$E2E_DESC")
+  [ -n "$n" ] && [ "$n" -ge 1 ] ||
+    e2e_fail "$label: not application-consistent: $E2E_DESC"
+  [ "$(e2e_description "nbd+unix:///snapshot?socket=$E2E_SOCK")" = "$E2E_DESC" ] ||
+    e2e_fail "$label: nbdinfo shows another description than the snapshot's"
+  E2E_IMAGE=
+  for tool in "$@"; do
+    out="$tmpdir/$label-$tool.img"
+    e2e_copy "$tool" "$out"
+    [ -n "$E2E_IMAGE" ] || E2E_IMAGE=$out
+    cmp "$E2E_IMAGE" "$out" ||
+      e2e_fail "$label: $tool and the first copy of one snapshot differ"
+  done
+  e2e_release
+  [ "$(guest_freeze_status)" = thawed ] ||
+    e2e_fail "$label: the guest is not thawed after the backup"
+  echo "guest-fsfreeze-status after the backup: thawed"
+  e2e_freeze_numbers
+  for tool in "$@"; do
+    out="$tmpdir/$label-$tool.img"
+    if [ -n "${E2E_FS_OFFSET:-}" ]; then
+      e2e_fs_extract "$out"
+    fi
+    "$GUEST_SRC/verify-backup.sh" ${E2E_VERIFY_OPTS:-} "$out" ||
+      e2e_fail "$label: $tool copy"
+    [ "$out" = "$E2E_IMAGE" ] || rm -f "$out"
+  done
+  guest_check_live_log "$E2E_IMAGE"
+}
+
+# e2e_fs_extract IMAGE: replace the disk IMAGE by its filesystem, which
+# starts at E2E_FS_OFFSET (a partitioned disk); sparse.
+e2e_fs_extract ()
+{
+  dd if="$1" of="$1.fs" bs=64K skip=$(( E2E_FS_OFFSET >> 16 )) \
+     conv=sparse status=none
+  mv -f "$1.fs" "$1"
+}
