@@ -52,7 +52,8 @@ extern bool blocks_unclaim (struct blocks *, uint64_t first, uint64_t last,
 /* Writer side, step 3: wait until every snapshot read hold that
  * overlaps [first, last] and was taken before this call has been
  * dropped (later holds see the blocks preserved and read the store).
- * Returns at once if the map is broken.
+ * Also used by release, before punching the store: later holds see
+ * the blocks released.  Returns at once if the map is broken.
  */
 extern void blocks_wait_readers (struct blocks *, uint64_t first,
                                  uint64_t last);

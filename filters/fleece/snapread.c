@@ -253,6 +253,11 @@ snap_release (uint64_t gen, uint32_t count, uint64_t offset, int *err)
     return 0;
   n = blocks_release (s->blocks, start >> fleece_cfg.block_shift,
                       (end >> fleece_cfg.block_shift) - 1);
+  /* Reads that found these blocks preserved may still be reading the
+   * store: punch only after them (later reads see RELEASED and fail).
+   */
+  blocks_wait_readers (s->blocks, start >> fleece_cfg.block_shift,
+                       (end >> fleece_cfg.block_shift) - 1);
   store_discard (start, end - start, n << fleece_cfg.block_shift);
   if (fleece_debug_verbose)
     nbdkit_debug ("fleece: released [%" PRIu64 ", %" PRIu64 "), "
