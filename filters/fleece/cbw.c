@@ -150,13 +150,24 @@ copy_run (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
           int *err)
 {
   const unsigned shift = fleece_cfg.block_shift;
-  uint64_t off = first << shift;
-  struct nbdkit_extents *ex =
-    get_extents (next, off, MIN ((last + 1) << shift, s->size) - off);
+  uint64_t off = first << shift, end = MIN ((last + 1) << shift, s->size);
+  struct nbdkit_extents *ex;
   uint64_t b = first, data_first = 0;
   bool in_data = false;
   size_t ei = 0;
   int r = 0;
+  char why[256];
+
+  /* This connection's view of the plugin may be smaller than the
+   * snapshot (nbdkit's file plugin reads the size per connection).
+   */
+  if (next->get_size (next) < (int64_t) end) {
+    snprintf (why, sizeof why, "the disk is smaller than when snapshot "
+              "generation %" PRIu64 " was taken: its old data at offset "
+              "%" PRIu64 " cannot be preserved", s->generation, off);
+    return fail (s, first, last, EIO, why, err);
+  }
+  ex = get_extents (next, off, end - off);
 
   for (b = first; b <= last && r == 0; b++) {
     uint64_t boff = b << shift, blen = MIN (boff + (1 << shift), s->size) - boff;
@@ -166,12 +177,14 @@ copy_run (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
       in_data = true;
       continue;
     }
-    if (in_data)
-      r = copy_data (next, s, data_first, b - 1, err);
+    if (in_data &&
+        (r = copy_data (next, s, data_first, b - 1, err)) == 0 &&
+        blocks_broken (s->blocks, NULL, 0))
+      break;                    /* no point copying into a broken one */
     in_data = false;
     blocks_settle (s->blocks, b, b, BLOCK_ZERO);
   }
-  if (in_data && r == 0)
+  if (in_data && r == 0 && b > last)
     r = copy_data (next, s, data_first, last, err);
   if (ex)
     nbdkit_extents_free (ex);

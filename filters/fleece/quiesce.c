@@ -138,7 +138,7 @@ run_command (const char *verb, char *why, size_t why_len)
   char *argv[] = { (char *) command, (char *) verb, NULL };
   posix_spawn_file_actions_t fa;
   uint64_t deadline = monotime_ns () + timeout_ns;
-  char out[64] = "";
+  char out[64] = "", sink[256];
   size_t got = 0;
   int pipefd[2], status = 0, r;
   pid_t pid;
@@ -165,12 +165,14 @@ run_command (const char *verb, char *why, size_t why_len)
     if (now >= deadline ||
         poll (&pfd, 1, (int) ((deadline - now) / NS_PER_MS) + 1) <= 0)
       break;
-    n = read (pipefd[0], out + got, sizeof out - 1 - got);
+    /* Keep the start, drain the rest (no SIGPIPE for talking much). */
+    bool keep = got < sizeof out - 1;
+    n = read (pipefd[0], keep ? out + got : sink,
+              keep ? sizeof out - 1 - got : sizeof sink);
     if (n <= 0)
       break;
-    got += n;
-    if (got == sizeof out - 1)
-      got = sizeof out - 1;
+    if (keep)
+      got += n;
   }
   close (pipefd[0]);
   out[got] = '\0';

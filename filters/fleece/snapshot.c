@@ -15,9 +15,8 @@
  *
  * Pinning: snapshot_begin (control socket) creates or adopts the
  * snapshot and pins it, so it outlives its connections until
- * snapshot_end.  With no NBD connection to ask, it uses a shared
- * plugin context opened on first use from the backend given to
- * .after_fork.
+ * snapshot_end.  With no NBD connection to ask, it opens a plugin
+ * context of its own from the backend given to .after_fork.
  *
  * Locking: `lifecycle` protects clients, pinned, the linger timer and
  * the creation/end sequence (creators are serialised; joiners wait
@@ -58,7 +57,6 @@ static unsigned clients;        /* snapshot connections joined */
 static bool pinned;             /* by snapshot_begin */
 static bool creating;           /* a creation is in progress */
 static nbdkit_backend *backend; /* from .after_fork */
-static nbdkit_next *shared_next;/* opened by snapshot_begin */
 static bool linger_armed;
 static uint64_t linger_deadline;
 static bool stopping;
@@ -230,7 +228,7 @@ end (void)
   if (pthread_rwlock_unlock (&barrier) != 0)
     abort ();
   linger_armed = false;
-  pinned = false;
+  __atomic_store_n (&pinned, false, __ATOMIC_SEQ_CST);
   __atomic_store_n (&clients, 0, __ATOMIC_SEQ_CST);
   if (s == NULL)
     return;
@@ -253,6 +251,12 @@ snapshot_join (nbdkit_next *next, uint64_t *gen)
   if (current == NULL &&
       create (next, QUIESCE_DEFAULT, why, sizeof why) == -1) {
     nbdkit_error ("fleece: %s", why);
+    return -1;
+  }
+  if (next->get_size (next) < (int64_t) current->size) {
+    nbdkit_error ("fleece: the disk shrank since snapshot generation "
+                  "%" PRIu64 " was taken: it cannot be served",
+                  current->generation);
     return -1;
   }
   __atomic_add_fetch (&clients, 1, __ATOMIC_SEQ_CST);
@@ -303,22 +307,32 @@ linger_main (void *arg)
   return NULL;
 }
 
-/* The shared plugin context, opened on first use.  Lifecycle held. */
+/* A plugin context of our own for snapshot_begin, opened afresh each
+ * time (nbdkit remembers a context's size from its first get_size, so
+ * a kept one would miss a resized disk).  Lifecycle held.
+ */
 static nbdkit_next *
-get_shared_next (char *why, size_t len)
+open_context (char *why, size_t len)
 {
-  if (shared_next == NULL && backend != NULL) {
-    nbdkit_next *n = nbdkit_next_context_open (backend, 1, "", 1);
-    if (n && n->prepare (n) == -1) {
-      nbdkit_next_context_close (n);
-      n = NULL;
-    }
-    shared_next = n;
+  nbdkit_next *n = NULL;
+
+  if (backend != NULL)
+    n = nbdkit_next_context_open (backend, 1, "", 1);
+  if (n && n->prepare (n) == -1) {
+    nbdkit_next_context_close (n);
+    n = NULL;
   }
-  if (shared_next == NULL)
+  if (n == NULL)
     snprintf (why, len, "cannot open the plugin to take a snapshot "
               "(see the log)");
-  return shared_next;
+  return n;
+}
+
+static void
+close_context (nbdkit_next *n)
+{
+  n->finalize (n);
+  nbdkit_next_context_close (n);
 }
 
 int
@@ -329,11 +343,15 @@ snapshot_begin (enum quiesce_mode mode, uint64_t *gen, char *why,
   nbdkit_next *next;
 
   if (current == NULL) {
-    if ((next = get_shared_next (why, len)) == NULL ||
-        create (next, mode, why, len) == -1)
+    int r = -1;
+    if ((next = open_context (why, len)) != NULL) {
+      r = create (next, mode, why, len);
+      close_context (next);
+    }
+    if (r == -1)
       return -1;
   }
-  pinned = true;
+  __atomic_store_n (&pinned, true, __ATOMIC_SEQ_CST);
   linger_armed = false;
   *gen = current->generation;
   return 0;
@@ -402,9 +420,4 @@ snapshot_stop (void)
   }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   end ();
-  if (shared_next) {
-    shared_next->finalize (shared_next);
-    nbdkit_next_context_close (shared_next);
-    shared_next = NULL;
-  }
 }

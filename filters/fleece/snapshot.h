@@ -86,8 +86,8 @@ struct snapshot_status {
 };
 extern void snapshot_status (struct snapshot_status *);
 
-/* Start / stop the linger thread and the shared plugin context used
- * by snapshot_begin (.after_fork / .cleanup).
+/* Start / stop the linger thread (.after_fork / .cleanup); the
+ * backend is kept for snapshot_begin's own plugin contexts.
  */
 extern int snapshot_start (nbdkit_backend *backend);
 extern void snapshot_stop (void);
