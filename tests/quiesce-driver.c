@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +81,21 @@ nbdkit_parse_bool (const char *str)
     return 0;
   nbdkit_error ("could not decipher boolean (%s)", str);
   return -1;
+}
+
+char *
+nbdkit_absolute_path (const char *path)
+{
+  char cwd[4096], *r;
+
+  if (path[0] == '/')
+    return strdup (path);
+  if (getcwd (cwd, sizeof cwd) == NULL ||
+      asprintf (&r, "%s/%s", cwd, path) == -1) {
+    nbdkit_error ("nbdkit_absolute_path: %s: %m", path);
+    return NULL;
+  }
+  return r;
 }
 
 /* Poll FILE until it contains TEXT, at most ms milliseconds. */

@@ -67,6 +67,21 @@ set_string (char **dst, const char *key, const char *value)
   return 1;
 }
 
+/* A path parameter: kept absolute, since nbdkit changes directory to
+ * / when it forks into the background.
+ */
+static int
+set_path (char **dst, const char *key, const char *value)
+{
+  if (*value == '\0') {
+    nbdkit_error ("%s: the value must not be empty", key);
+    return -1;
+  }
+  free (*dst);
+  *dst = nbdkit_absolute_path (value);
+  return *dst ? 1 : -1;         /* nbdkit_absolute_path said why */
+}
+
 static int
 set_duration (uint64_t *dst, const char *key, const char *value)
 {
@@ -113,9 +128,9 @@ vmdisk_quiesce_config (const char *key, const char *value)
   if (strcmp (key, "uri") == 0)
     return set_string (&uri, key, value);
   if (strcmp (key, "agent-socket") == 0)
-    return set_string (&agent_socket, key, value);
+    return set_path (&agent_socket, key, value);
   if (strcmp (key, "state-dir") == 0)
-    return set_string (&state_dir, key, value);
+    return set_path (&state_dir, key, value);
   if (strcmp (key, "mountpoint") == 0)
     return add_mountpoint (value);
   if (strcmp (key, "freeze-timeout") == 0)
