@@ -21,6 +21,11 @@ packages=(
   python3-libnbd
   qemu-utils
   e2fsprogs
+  # scripts/check-sanitizers.sh, fuzz/run.sh and the TLS test
+  clang
+  gnutls-bin
+  libclang-rt-14-dev
+  valgrind
   # the real test guest (tests/guest): kernel, initramfs parts, QEMU, libvirt
   busybox-static
   cpio
