@@ -13,6 +13,8 @@ VMDISK="$abs_top_builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
 FLEECE="$abs_top_builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"
 # Debian's python3 has the nbd module; a python3 earlier on PATH may not.
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+# Shared Python checks (nbdcheck.py).
+export PYTHONPATH="$abs_top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
 # scripts/check-sanitizers.sh sets FLEECE_WRAP (asan, tsan, valgrind):
 # nbdkit then runs through tests/sanitizers/bin/nbdkit.
 if [ -n "${FLEECE_WRAP:-}" ]; then

@@ -18,19 +18,7 @@ import nbd
 sock, policy = sys.argv[1:3]
 B = 65536
 
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-def expect_err(what, err, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        if e.errnum != err:
-            fail("%s: %s, expected %s" % (what, e, errno.errorcode[err]))
-        print("ok: %s -> %s" % (what, errno.errorcode[err]))
-        return
-    fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
+from nbdcheck import fail, expect_err
 
 # Each read below costs 500ms: read little, and in one request.
 live = nbd.NBD()

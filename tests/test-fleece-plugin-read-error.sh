@@ -20,19 +20,7 @@ import nbd
 sock, policy, trigger = sys.argv[1:4]
 B = 65536
 
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-def expect_err(what, err, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        if e.errnum != err:
-            fail("%s: %s, expected %s" % (what, e, errno.errorcode[err]))
-        print("ok: %s -> %s" % (what, errno.errorcode[err]))
-        return
-    fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
+from nbdcheck import fail, expect_err
 
 live = nbd.NBD()
 live.connect_uri("nbd+unix:///?socket=" + sock)

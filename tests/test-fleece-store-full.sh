@@ -23,22 +23,10 @@ sock, policy, case = sys.argv[1:4]
 live_uri = "nbd+unix:///?socket=" + sock
 snap_uri = "nbd+unix:///snapshot?socket=" + sock
 
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
+from nbdcheck import fail, expect_err
 
 def fill(tag, n):
     return (tag * (n // len(tag) + 1))[:n]
-
-def expect_err(what, err, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        if e.errnum != err:
-            fail("%s: %s, expected %s" % (what, e, errno.errorcode[err]))
-        print("ok: %s -> %s" % (what, errno.errorcode[err]))
-        return
-    fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
 
 def open_snap():
     h = nbd.NBD()

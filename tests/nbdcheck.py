@@ -1,0 +1,24 @@
+# nbdkit-fleece: small checks shared by the Python parts of the tests
+# (functions.sh puts this directory on PYTHONPATH).
+import errno
+import sys
+
+import nbd
+
+
+def fail(msg):
+    """Fail the test with msg."""
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def expect_err(what, err, fn, *args):
+    """fn(*args) must fail with errno err (an errno constant)."""
+    try:
+        fn(*args)
+    except nbd.Error as e:
+        if e.errnum != err:
+            fail("%s: %s, expected %s" % (what, e, errno.errorcode[err]))
+        print("ok: %s -> %s" % (what, errno.errorcode[err]))
+        return
+    fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
