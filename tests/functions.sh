@@ -1,16 +1,20 @@
 # nbdkit-fleece: sourced by every shell test.
 #
-# Provides $VMDISK and $FLEECE (the built .so files, so tests never
-# touch installed copies), $tmpdir (removed on exit, with any process
-# registered by cleanup_pid), and `requires`, which FAILS the test
-# when a tool is missing: the set-up command installs every tool, so
-# a missing one is a broken set-up, never a reason to skip quietly.
+# Provides $VMDISK and $FLEECE (the built .so files, checked to exist,
+# so tests never touch installed copies), $tmpdir (removed on exit,
+# with any process registered by cleanup_pid), and `requires`, which
+# FAILS the test when a tool is missing: the set-up command installs
+# every tool, so a missing one is a broken set-up, never a reason to
+# skip quietly.
 
 set -euo pipefail
 
 : "${abs_top_builddir:?run the tests through make check}"
 VMDISK="$abs_top_builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
 FLEECE="$abs_top_builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"
+for _so in "$VMDISK" "$FLEECE"; do
+  [ -f "$_so" ] || { echo "$0: FAIL: $_so not built" >&2; exit 1; }
+done
 # Debian's python3 has the nbd module; a python3 earlier on PATH may not.
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 # Shared Python checks (nbdcheck.py).

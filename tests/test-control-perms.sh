@@ -19,7 +19,6 @@ requires nbdkit --version
 requires /usr/bin/python3 --version
 requires runuser --version
 requires stat --version
-[ -f "$FLEECE" ] || { echo "$0: FAIL: $FLEECE not built" >&2; exit 1; }
 FLEECECTL="$abs_top_builddir/tools/fleecectl/fleecectl"
 
 # `nobody` must reach the socket directory.

@@ -18,7 +18,6 @@ source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 requires nbdkit --version
 requires /usr/bin/python3 -c 'import nbd'
-[ -f "$FLEECE" ] || { echo "$0: FAIL: $FLEECE not built" >&2; exit 1; }
 
 disk="$tmpdir/disk.img"
 sockn="$tmpdir/nbd.sock"
