@@ -73,7 +73,10 @@ qga_reply_parse (const char *text, const char *cmd, char *reason, size_t len)
   return obj;
 }
 
-bool
+/* True if an agent error description says the command was disabled
+ * in the guest (qemu-ga --block-rpcs / --allow-rpcs).
+ */
+static bool
 qga_desc_is_disabled (const char *class, const char *desc)
 {
   return (class && strcmp (class, "CommandNotFound") == 0) ||

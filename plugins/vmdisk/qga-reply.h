@@ -49,9 +49,4 @@ extern int qga_reply_count (json_object *ret, const char *cmd,
  */
 extern int qga_reply_status (json_object *ret, char *reason, size_t len);
 
-/* True if an agent error description says the command was disabled
- * in the guest (qemu-ga --block-rpcs / --allow-rpcs).
- */
-extern bool qga_desc_is_disabled (const char *class, const char *desc);
-
 #endif /* VMDISK_QGA_REPLY_H */
