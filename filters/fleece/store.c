@@ -13,6 +13,14 @@
  * (docs/performance.md); stripes keep adjacent blocks together, so a
  * coalesced copy is still one write per stripe.
  *
+ * Failure: a store I/O error fails the store_write or store_read
+ * (the caller breaks the snapshot or fails the request).  The files
+ * stay open on the failed file system until the snapshot ends; then
+ * store_reset, finding it cannot truncate them, replaces them with
+ * new files in fleece-dir, so a repaired or freshly mounted file
+ * system there serves the next generation without a restart.  No
+ * lock: store_reset runs only when no generation is active.
+ *
  * Not handled: a store on a file system without hole punching still
  * works, but released blocks only free space at the end of the
  * snapshot (truncate), which every Linux file system supports.
@@ -198,15 +206,48 @@ store_discard (uint64_t offset, uint64_t len, uint64_t account)
   unreserve (account);
 }
 
+/* A scratch file that cannot be truncated sits on a failed file
+ * system (I/O error, shut down, remounted read-only): replace it with
+ * a new one in fleece-dir, which works again once the file system
+ * there is repaired or a fresh one is mounted.  0, or -1 (errno) and
+ * the old file is kept.
+ */
+static int
+replace_scratch (size_t i)
+{
+  int fd = open_scratch (store_dir);
+
+  if (fd == -1)
+    return -1;
+  close (fds[i]);
+  fds[i] = fd;
+  return 0;
+}
+
 void
 store_reset (void)
 {
   size_t i;
+  int e = 0, open_e = 0;
 
-  for (i = 0; i < STORE_FILES; i++)
-    if (ftruncate (fds[i], 0) == -1)
-      nbdkit_error ("fleece: store: truncating the store in %s: %m",
-                    store_dir);
+  for (i = 0; i < STORE_FILES; i++) {
+    if (ftruncate (fds[i], 0) == 0)
+      continue;
+    if (e == 0)
+      e = errno;
+    if (replace_scratch (i) == -1)
+      open_e = errno;
+  }
+  /* One line, not one per file. */
+  if (e != 0 && open_e == 0)
+    nbdkit_error ("fleece: store: truncating the store in %s: %s; "
+                  "replaced it with new files there", store_dir,
+                  strerror (e));
+  else if (e != 0)
+    nbdkit_error ("fleece: store: truncating the store in %s: %s, and "
+                  "no new files can be made there: %s (snapshots break "
+                  "until fleece-dir works again and one more has ended)",
+                  store_dir, strerror (e), strerror (open_e));
   __atomic_store_n (&used, 0, __ATOMIC_SEQ_CST);
 }
 

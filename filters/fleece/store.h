@@ -37,7 +37,11 @@ extern int store_read (void *buf, size_t len, uint64_t offset);
  */
 extern void store_discard (uint64_t offset, uint64_t len, uint64_t account);
 
-/* Drop everything (the snapshot ended): the files are truncated to 0. */
+/* Drop everything (the snapshot ended): the files are truncated to 0;
+ * a file that cannot be (its file system failed) is replaced by a new
+ * one in fleece-dir if one can be made there.  Call only with no
+ * generation active (no store I/O in flight).
+ */
 extern void store_reset (void);
 
 /* Bytes currently accounted, and the cap (0: none). */
