@@ -19,7 +19,7 @@ static const char *keys[] = {
   "snapshot-export", "snapshot-linger", "fleece-block-size", "fleece-dir",
   "fleece-max-size", "on-cbw-error", "cbw-timeout", "quiesce",
   "quiesce-command", "quiesce-timeout", "control", "control-mode",
-  "control-group",
+  "control-group", "snapshot-allow-user", "snapshot-allow-group",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

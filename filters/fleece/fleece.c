@@ -7,10 +7,14 @@
  * the snapshot was taken.  The mechanisms: snapshot.c (lifecycle and
  * barrier), blocks.c (per-block state), cbw.c (the live side),
  * snapread.c (the snapshot side), store.c (preserved data),
- * quiesce.c (guest freeze/thaw), params.c (parameters).
+ * quiesce.c (guest freeze/thaw), access.c (who may open the snapshot),
+ * params.c (parameters).
  *
  * Both kinds of connection open the plugin at its default export;
- * snapshot connections open it read-only.
+ * snapshot connections open it read-only.  A snapshot connection is
+ * checked against snapshot-allow-user/-group in .open, before the
+ * plugin is opened; the snapshot is created or joined only in
+ * .prepare, so a refused client never creates one.
  */
 #include <config.h>
 
@@ -21,6 +25,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "access.h"
 #include "cbw.h"
 #include "control.h"
 #include "fleece.h"
@@ -111,6 +116,8 @@ fleece_open (nbdkit_next_open *next, nbdkit_context *context,
                   exportname, fleece_cfg.snapshot_export);
     return NULL;
   }
+  if (snap && access_check_snapshot (exportname) == -1)
+    return NULL;
   if (next (context, readonly || snap, "") == -1)
     return NULL;
   h = calloc (1, sizeof *h);

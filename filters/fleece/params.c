@@ -7,6 +7,9 @@
 #include <config.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +17,8 @@
 
 #include <nbdkit-filter.h>
 
+#include "access.h"
+#include "cleanup.h"
 #include "control.h"
 #include "fleece.h"
 #include "ispowerof2.h"
@@ -32,6 +37,8 @@ struct fleece_config fleece_cfg = {
   .cbw_timeout_ns = UINT64_C (30000000000),
 };
 
+struct access_config access_cfg;
+
 const char params_help[] =
   "snapshot-export=NAME       Name of the snapshot export (default snapshot).\n"
   "snapshot-linger=DURATION   Keep the snapshot this long after its last\n"
@@ -45,6 +52,12 @@ const char params_help[] =
   "                           What a failed copy does (default break-snapshot).\n"
   "cbw-timeout=DURATION       A copy slower than this fails (default 30s,\n"
   "                           0: no limit).\n"
+  "snapshot-allow-user=USER[,USER...]\n"
+  "                           Only these users (names or uids) may open\n"
+  "                           the snapshot export (repeatable).\n"
+  "snapshot-allow-group=GROUP[,GROUP...]\n"
+  "                           ... or clients whose primary group is one of\n"
+  "                           these (default: no restriction).\n"
   QUIESCE_CONFIG_HELP
   CONTROL_CONFIG_HELP;
 
@@ -82,6 +95,113 @@ parse_export (const char *value)
   return 1;
 }
 
+/* Look NAME up in the group (group) or user database.  1: found, *id
+ * set; 0: no such name; -1: the lookup failed, errno set.
+ */
+static int
+lookup_name (const char *name, bool group, uint32_t *id)
+{
+  size_t len;
+  int r = ERANGE;
+  bool found = false;
+
+  for (len = 1024; r == ERANGE && len <= 1024 * 1024; len *= 2) {
+    CLEANUP_FREE char *buf = malloc (len);
+    struct passwd pw, *pwp = NULL;
+    struct group gr, *grp = NULL;
+
+    if (buf == NULL)
+      return -1;
+    if (group) {
+      r = getgrnam_r (name, &gr, buf, len, &grp);
+      if ((found = r == 0 && grp != NULL))
+        *id = grp->gr_gid;
+    }
+    else {
+      r = getpwnam_r (name, &pw, buf, len, &pwp);
+      if ((found = r == 0 && pwp != NULL))
+        *id = pwp->pw_uid;
+    }
+  }
+  if (r != 0 && r != ENOENT) {
+    errno = r;
+    return -1;
+  }
+  return found;
+}
+
+/* One item of KEY=VALUE: all digits is a numeric id, anything else a
+ * name.  0, or -1 after one error line.
+ */
+static int
+parse_id (const char *key, const char *value, const char *item, bool group,
+          uint32_t *id)
+{
+  const char *what = group ? "group" : "user";
+  unsigned long v;
+
+  if (strspn (item, "0123456789") == strlen (item)) {
+    errno = 0;
+    v = strtoul (item, NULL, 10);
+    if (errno == 0 && v < UINT32_MAX) {
+      *id = v;
+      return 0;
+    }
+    nbdkit_error ("%s=%s: %s id %s out of range: give an id below %lu",
+                  key, value, what, item, (unsigned long) UINT32_MAX);
+    return -1;
+  }
+  switch (lookup_name (item, group, id)) {
+  case 1:
+    return 0;
+  case 0:
+    nbdkit_error ("%s=%s: no such %s '%s': give %s names or numeric ids "
+                  "(see getent %s)", key, value, what, item, what,
+                  group ? "group" : "passwd");
+    return -1;
+  default:
+    nbdkit_error ("%s=%s: looking up %s '%s': %m", key, value, what, item);
+    return -1;
+  }
+}
+
+/* snapshot-allow-user= / snapshot-allow-group=: a comma-separated
+ * list, appended to the list of earlier ones.
+ */
+static int
+parse_allow (const char *key, const char *value, bool group)
+{
+  uint32_t *ids = group ? access_cfg.groups : access_cfg.users;
+  size_t *n = group ? &access_cfg.ngroups : &access_cfg.nusers;
+  const char *p = value;
+  char item[256];
+  size_t len;
+  uint32_t id;
+
+  do {
+    len = strcspn (p, ",");
+    if (len == 0 || len >= sizeof item) {
+      nbdkit_error ("%s=%s: %s item: give a comma-separated list of %s "
+                    "names or numeric ids", key, value,
+                    len ? "overlong" : "empty", group ? "group" : "user");
+      return -1;
+    }
+    memcpy (item, p, len);
+    item[len] = '\0';
+    if (parse_id (key, value, item, group, &id) == -1)
+      return -1;
+    if (*n == ACCESS_MAX_IDS) {
+      nbdkit_error ("%s=%s: more than %d %ss listed in all: list fewer "
+                    "(a group can stand for many users)", key, value,
+                    ACCESS_MAX_IDS, group ? "group" : "user");
+      return -1;
+    }
+    ids[(*n)++] = id;
+    p += len;
+  } while (*p++ == ',');
+  return 1;
+}
+
 int
 params_config (const char *key, const char *value)
 {
@@ -98,6 +218,10 @@ params_config (const char *key, const char *value)
       : bad_duration (key, value);
   if (strcmp (key, "fleece-block-size") == 0)
     return parse_block_size (value);
+  if (strcmp (key, "snapshot-allow-user") == 0)
+    return parse_allow (key, value, false);
+  if (strcmp (key, "snapshot-allow-group") == 0)
+    return parse_allow (key, value, true);
   if (strcmp (key, "fleece-dir") == 0) {
     fleece_cfg.dir = value;
     return 1;
