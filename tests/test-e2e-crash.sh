@@ -37,18 +37,7 @@ guest_name
 disk=$GUEST_VMDIR/disk.img
 sock=$GUEST_VMDIR/nbd.sock
 state=$tmpdir/state
-truncate -s 256M "$disk"
-# MBR: vda1 = 1 MiB + 192 MiB, vda2 = 194 MiB + 62 MiB, both type Linux.
-/usr/bin/python3 - "$disk" <<'EOF'
-import struct, sys
-def part(start, count):
-    return struct.pack("<B3sB3sII", 0, bytes(3), 0x83, bytes(3), start, count)
-with open(sys.argv[1], "r+b") as f:
-    f.seek(446)
-    f.write(part(2048, 192 << 11) + part(194 << 11, 62 << 11) +
-            bytes(32) + b"\x55\xaa")
-EOF
-E2E_FS_OFFSET=$(( 1 << 20 ))
+e2e_partition "$disk"
 args=("$VMDISK" file="$disk" domain="$GUEST_DOM" uri="$GUEST_URI"
       state-dir="$state" frozen-max=120s)
 # Generous freeze bounds: a TCG guest on a loaded host can be slow.
@@ -68,11 +57,7 @@ guest_exec mount -o commit=60 /dev/vda1 /mnt/data
 guest_exec /workload.sh start /mnt/data
 guest_wait_workload 10
 
-# The slow trim, in the background.
-e2e_log_mark
-guest_exec setsid sh -c 'blkdiscard /dev/vda2 > /run/discard.out 2>&1 &'
-e2e_log_wait 'delay: trim' 30 || { guest_exec cat /run/discard.out; exit 1; }
-echo "a guest trim of vda2 is in flight (delayed 60 s below fleece)"
+e2e_slow_trim
 
 # The snapshot connection: freeze, then the barrier waits for the trim.
 e2e_log_mark

@@ -14,6 +14,9 @@
 #                                and keep it open, so that the following
 #                                clients all join one generation (sets
 #                                E2E_DESC, its export description)
+#   e2e_hold_open, e2e_hold_wait [SECONDS]   the same in two halves, for
+#                                doing something while the connection is
+#                                being made (default 30 s)
 #   e2e_release                  close it; waits for the generation's end
 #                                line (sets E2E_STORE_BYTES)
 #   e2e_copy TOOL OUT            nbdcopy or qemu-img convert the snapshot
@@ -29,6 +32,16 @@
 #                                on the disk (default 0); E2E_VERIFY_OPTS:
 #                                options for verify-backup.sh
 #   e2e_description URI          the export description nbdinfo reports
+#   e2e_partition DISK           MBR: vda1 = 1 MiB + 192 MiB (the test's
+#                                ext4), vda2 = 194 MiB + 62 MiB (spare, for
+#                                a raw I/O outside the filesystem); sets
+#                                E2E_FS_OFFSET
+#   e2e_slow_trim                start a blkdiscard of vda2 in the guest
+#                                and wait until nbdkit's delay filter (below
+#                                fleece, delay-trim=N) holds it: a snapshot
+#                                taken now freezes the guest, then waits at
+#                                its barrier for that trim, so the guest
+#                                stays frozen for up to N s
 #
 # Everything is bounded; a failure prints "FAIL: ..." and exits.
 # The numbers printed come from the nbdkit log lines of the fleece
@@ -105,9 +118,8 @@ e2e_description ()
 print(json.load(sys.stdin)["exports"][0].get("description", ""))'
 }
 
-e2e_hold ()
+e2e_hold_open ()
 {
-  local i
   rm -f "$tmpdir/hold.fifo" "$tmpdir/hold.out"
   mkfifo "$tmpdir/hold.fifo"
   /usr/bin/python3 -c '
@@ -123,14 +135,36 @@ h.shutdown()
   _e2e_hold_pid=$!
   cleanup_pid "$_e2e_hold_pid"
   exec {_e2e_hold_fd}> "$tmpdir/hold.fifo"
-  for i in $(seq 1 600); do
+}
+
+e2e_hold_wait ()
+{
+  local i
+  for i in $(seq 1 $(( ${1:-30} * 20 ))); do
     [ -s "$tmpdir/hold.out" ] && break
     kill -0 "$_e2e_hold_pid" 2>/dev/null || break
     sleep 0.05
   done
   E2E_DESC=$(cat "$tmpdir/hold.out")
-  [ -n "$E2E_DESC" ] || e2e_fail "no snapshot connection within 30 s"
+  [ -n "$E2E_DESC" ] || e2e_fail "no snapshot connection within ${1:-30} s"
   echo "snapshot: $E2E_DESC"
+}
+
+e2e_hold () { e2e_hold_open; e2e_hold_wait; }
+
+e2e_partition ()
+{
+  truncate -s 256M "$1"
+  /usr/bin/python3 - "$1" <<'EOF'
+import struct, sys
+def part(start, count):
+    return struct.pack("<B3sB3sII", 0, bytes(3), 0x83, bytes(3), start, count)
+with open(sys.argv[1], "r+b") as f:
+    f.seek(446)
+    f.write(part(2048, 192 << 11) + part(194 << 11, 62 << 11) +
+            bytes(32) + b"\x55\xaa")
+EOF
+  E2E_FS_OFFSET=$(( 1 << 20 ))
 }
 
 e2e_release ()
@@ -222,4 +256,12 @@ e2e_fs_extract ()
   dd if="$1" of="$1.fs" bs=64K skip=$(( E2E_FS_OFFSET >> 16 )) \
      conv=sparse status=none
   mv -f "$1.fs" "$1"
+}
+
+e2e_slow_trim ()
+{
+  e2e_log_mark
+  guest_exec setsid sh -c 'blkdiscard /dev/vda2 > /run/discard.out 2>&1 &'
+  e2e_log_wait 'delay: trim' 30 || { guest_exec cat /run/discard.out; exit 1; }
+  echo "a guest trim of vda2 is in flight (delayed below fleece)"
 }

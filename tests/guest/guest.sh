@@ -7,6 +7,9 @@
 #                                console log (see "Permissions" below)
 #   guest_share_socket SOCK      let QEMU (libvirt-qemu) connect to SOCK
 #   guest_libvirt_up             start virtlogd/libvirtd if not running
+#   guest_libvirtd_stop          stop libvirtd (waits until no other test
+#                                uses it; see "Restarting libvirtd")
+#   guest_libvirtd_start         start it again (after guest_libvirtd_stop)
 #   guest_name                   choose the domain's name before it exists
 #                                (sets GUEST_DOM: nbdkit's domain= needs it,
 #                                and nbdkit starts before the VM)
@@ -46,6 +49,14 @@
 # still alive (a lock and a users directory under /run/nbdkit-fleece make
 # parallel `make check -j` safe).  Nothing else of the host is changed.
 #
+# Restarting libvirtd: every test using libvirtd holds a shared lock
+# (flock -s on $_guest_state/daemon.lock) from guest_libvirt_up to its
+# exit; guest_libvirtd_stop converts it to an exclusive one (bounded
+# wait), so a test that restarts libvirtd never pulls it from under
+# another test of a parallel `make check`, and the others wait for it.
+# The daemons themselves never inherit the lock.  A libvirtd started
+# again by a test is stopped at exit like one the test started first.
+#
 # Reconnect: libvirt 9.0's schema has no <reconnect> for NBD disk sources
 # (virt-xml-validate rejects it), so the domain gets QEMU's default,
 # reconnect-delay=0.  Observed with nbdkit killed (SIGKILL) and started
@@ -66,6 +77,7 @@ GUEST_QGA_SOCK=
 _guest_qemu_pid=
 _guest_libvirt_used=
 _guest_state=/run/nbdkit-fleece/libvirt
+_guest_share_fd=
 
 guest_now_ms ()
 {
@@ -104,8 +116,13 @@ _guest_daemon_up ()
   local i pid
   pidof "$1" >/dev/null && return 0
   rm -f "/run/$1.pid"
-  # 9>&-: the daemon must not inherit (and so hold) the lock.
-  "$1" -d 9>&- || return 1
+  # The daemon must inherit no descriptor but 0-2: not the locks, not
+  # a test's pipes (a libvirtd restarted mid-test would hold them open).
+  ( for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec "$1" -d ) || return 1
   for i in $(seq 1 100); do
     [ -s "/run/$1.pid" ] && break
     sleep 0.1
@@ -118,19 +135,50 @@ _guest_daemon_up ()
 
 guest_libvirt_up ()
 {
-  local i
   mkdir -p "$_guest_state/users"
+  exec {_guest_share_fd}>> "$_guest_state/daemon.lock"
+  flock -s -w 600 "$_guest_share_fd" ||
+    { echo "$0: another test kept libvirtd locked for 600 s" >&2; exit 1; }
   _guest_libvirt_used=1
   ( flock -w 60 9 || exit 1
     touch "$_guest_state/users/$$"
     _guest_daemon_up virtlogd && _guest_daemon_up libvirtd
   ) 9> "$_guest_state/lock" || { echo "$0: cannot start libvirtd/virtlogd" >&2; exit 1; }
+  _guest_libvirtd_answers ||
+    { echo "$0: libvirtd does not answer on $GUEST_URI" >&2; exit 1; }
+}
+
+_guest_libvirtd_answers ()
+{
+  local i
   for i in $(seq 1 300); do
     virsh -q -c "$GUEST_URI" version >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  echo "$0: libvirtd does not answer on $GUEST_URI" >&2
+  return 1
+}
+
+guest_libvirtd_stop ()
+{
+  local pid i
+  flock -x -w 600 "$_guest_share_fd" ||
+    { echo "$0: FAIL: other tests kept libvirtd busy for 600 s" >&2; exit 1; }
+  pid=$(cat /run/libvirtd.pid) && kill "$pid" ||
+    { echo "$0: FAIL: no libvirtd to stop" >&2; exit 1; }
+  for i in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  echo "$0: FAIL: libvirtd $pid did not stop within 30 s" >&2
   exit 1
+}
+
+guest_libvirtd_start ()
+{
+  ( flock -w 60 9 || exit 1
+    _guest_daemon_up libvirtd ) 9> "$_guest_state/lock" &&
+    _guest_libvirtd_answers ||
+    { echo "$0: FAIL: libvirtd did not start again" >&2; exit 1; }
 }
 
 # Stop the daemons we started, once no other live test uses them.
@@ -237,10 +285,11 @@ guest_wait_workload ()
 {
   local i st f r
   for i in $(seq 1 300); do
-    st=$(guest_exec /workload.sh status)
+    # An agent call can fail while libvirtd restarts: then ask again.
+    st=$(guest_exec /workload.sh status) || st=
     read -r f r <<<"${st//[a-z=]/}"
     [ "${2:-}" = records ] && f=$1
-    [ "$f" -ge "$1" ] && [ "$r" -ge "$1" ] && return 0
+    [ "${f:-0}" -ge "$1" ] && [ "${r:-0}" -ge "$1" ] && return 0
     sleep 0.2
   done
   echo "$0: FAIL: workload stuck at '$st' (waiting for $1)" >&2
