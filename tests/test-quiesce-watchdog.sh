@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The watchdog thaws a guest left frozen longer than frozen-max even
-# though nobody asks for a thaw, and retries a thaw that failed.
+# though nobody asks for a thaw, and retries a thaw that failed, its
+# own or the caller's, without waiting for frozen-max.
 source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 
@@ -30,5 +31,20 @@ drive $qs -- freeze "wait-log:$log:guest-fsfreeze-thaw {}:10000" \
   "wait-log:$tmpdir/driver.err:thawed 2 filesystem:10000" status
 expect '^freeze -> 2 '
 expect '^status -> 0 '
-expect_err 'watchdog thaw failed: .*busy; the guest may still be frozen'
+expect_err 'watchdog thaw failed \(attempt 1\): .*busy; the guest may still be frozen'
+test "$(log_count "$log" guest-fsfreeze-thaw)" = 2
+stop_fake
+
+# The caller's thaw fails, long before frozen-max: the watchdog retries
+# it 1 s later (a guest frozen late, by a freeze that reached a hung
+# agent, must not wait for frozen-max).
+: > "$log"
+start_fake "$log" --on guest-fsfreeze-thaw=error:GenericError:busy@1
+drive ${qs/frozen-max=200ms/frozen-max=1h} -- freeze thaw \
+  "wait-log:$tmpdir/driver.err:thawed 2 filesystem:10000" status
+expect '^freeze -> 2 '
+expect '^thaw -> -1 '
+expect '^wait-log thawed 2 filesystem -> found'
+expect '^status -> 0 '
+expect_err 'retrying the failed thaw of .* \(attempt 1\)'
 test "$(log_count "$log" guest-fsfreeze-thaw)" = 2

@@ -9,6 +9,8 @@
  *                 a successful thaw or a status of "thawed", which
  *                 also remove the marker.
  *   frozen_since  when the owed freeze started (monotonic).
+ *   retry_at      0, or when to retry a thaw that failed (monotonic);
+ *                 retries counts them.
  *   recovery      a marker left by a dead earlier run was found and
  *                 the guest has not been checked yet.
  *
@@ -16,10 +18,16 @@
  * owed set until a thaw succeeds.  A failed freeze is followed at once
  * by a status query and a thaw unless the guest says "thawed"; the
  * freeze's error stays first in the reason, the rollback's outcome is
- * appended.  The watchdog thaws when owed has lasted frozen-max and
- * retries after a failure, backing off from 1 s to 1 min.  A freeze of 0 filesystems
- * returns 0 and is still owed a thaw (qemu-ga enters its frozen state
- * even then).  A new freeze while a debt is unpaid first pays it.
+ * appended.  The watchdog thaws when owed has lasted frozen-max, and
+ * retries any failed thaw (the filter's, the rollback's or its own) at
+ * retry_at, whatever frozen-max says, backing off from 1 s to 4 s: no
+ * further, because a freeze sent to a hung agent runs when the agent
+ * recovers, and the guest then stays frozen until the next retry.
+ * Failed retries are logged as errors at attempts 1, 2, 4, 8, ...
+ * (a dead agent does not flood the log).  A freeze of
+ * 0 filesystems returns 0 and is still owed a thaw (qemu-ga enters its
+ * frozen state even then).  A new freeze while a debt is unpaid first
+ * pays it.
  *
  * Bounds: each backend call gets its own deadline, now +
  * freeze-timeout (for a freeze, the earlier of that and the caller's
@@ -51,13 +59,14 @@
 #include "quiesce-provider.h"
 
 #define RETRY_MIN_NS NS_PER_SEC
-#define RETRY_MAX_NS (60 * NS_PER_SEC)
+#define RETRY_MAX_NS (4 * NS_PER_SEC)
 
 static struct guard_config cfg;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static bool owed, recovery, stopping, started;
-static uint64_t frozen_since, next_try, retry_ns = RETRY_MIN_NS;
+static uint64_t frozen_since, next_try, retry_at, retry_ns = RETRY_MIN_NS;
+static unsigned retries;
 static long stale_pid;
 static char stale_target[256];
 static pthread_t watchdog_thread;
@@ -71,11 +80,11 @@ target (void)
   return desc;
 }
 
-/* After a failed thaw: try again later, backing off up to a minute. */
+/* After a failed thaw: try again later, backing off up to 4 s. */
 static void
 schedule_retry (void)
 {
-  next_try = monotime_ns () + retry_ns;
+  retry_at = monotime_ns () + retry_ns;
   if (retry_ns < RETRY_MAX_NS)
     retry_ns *= 2;
 }
@@ -95,6 +104,8 @@ pay_debt (void)
                 target (), ms);
   owed = false;
   frozen_since = 0;
+  retry_at = 0;
+  retries = 0;
   marker_remove ();
 }
 
@@ -226,7 +237,8 @@ freeze_locked (uint64_t deadline, char *reason, size_t len)
     return -1;
   owed = true;
   frozen_since = monotime_ns ();
-  next_try = 0;
+  retry_at = 0;
+  retries = 0;
   retry_ns = RETRY_MIN_NS;
   pthread_cond_signal (&wake);
   r = cfg.backend->freeze (deadline, cfg.mountpoints, cfg.nr_mountpoints,
@@ -315,17 +327,22 @@ watchdog_step (void)
     next_try = UINT64_MAX;      /* then only before the next freeze */
     return;
   }
-  if (owed) {
-    due = frozen_since + cfg.frozen_max;
-    if (next_try > due && next_try != UINT64_MAX)
-      due = next_try;
-  }
+  if (owed)
+    due = retry_at ? retry_at : frozen_since + cfg.frozen_max;
   if (owed && now >= due) {
-    nbdkit_error ("vmdisk: warning: %s frozen for %" PRIu64 " ms, more than "
-                  "frozen-max; the watchdog thaws it", target (),
-                  (now - frozen_since) / NS_PER_MS);
-    if (thaw_locked (reason, sizeof reason) == -1)
-      nbdkit_error ("vmdisk: watchdog thaw failed: %s", reason);
+    if (retry_at == 0)
+      nbdkit_error ("vmdisk: warning: %s frozen for %" PRIu64 " ms, more "
+                    "than frozen-max; the watchdog thaws it", target (),
+                    (now - frozen_since) / NS_PER_MS);
+    else
+      nbdkit_debug ("vmdisk: retrying the failed thaw of %s (attempt %u)",
+                    target (), retries + 1);
+    if (thaw_locked (reason, sizeof reason) == -1) {
+      retries++;
+      if ((retries & (retries - 1)) == 0)
+        nbdkit_error ("vmdisk: watchdog thaw failed (attempt %u): %s",
+                      retries, reason);
+    }
     return;
   }
   if (due == UINT64_MAX)
