@@ -85,6 +85,6 @@ start_nbdkit ()
     [ -s "$pidfile" ] && [ -S "$sock" ] && break
     sleep 0.05
   done
-  [ -s "$pidfile" ] || { echo "$0: nbdkit did not start" >&2; exit 1; }
+  [ -s "$pidfile" ] || { echo "$0: nbdkit did not start" >&2; return 1; }
   cleanup_pid "$(cat "$pidfile")"
 }

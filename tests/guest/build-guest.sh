@@ -2,7 +2,8 @@
 # Build the test guest: Debian's kernel and a small initramfs assembled
 # from host binaries (busybox-static, qemu-ga, mke2fs, e2fsck and their
 # shared libraries), with tests/guest/init as /init and
-# tests/guest/workload.sh as /workload.sh.
+# tests/guest/workload.sh as /workload.sh and tests/guest/qga-fault.sh
+# as /qga-fault.sh.
 #
 # Usage: build-guest.sh [-q]
 # Prints the cache directory holding `kernel` (the ELF
@@ -11,8 +12,9 @@
 #
 # Cache: ${FLEECE_GUEST_CACHE:-/var/cache/nbdkit-fleece/guest}/KEY where
 # KEY hashes the versions of every package the guest is built from and
-# the contents of this script, init and workload.sh: a rerun with the
-# same inputs only prints the directory; any change builds a new entry
+# the contents of this script, init, workload.sh and qga-fault.sh: a
+# rerun with the same inputs only prints the directory; any change
+# builds a new entry
 # (older entries are removed).  The build happens in a temporary
 # directory and is renamed into place, so an interrupted build leaves no
 # half-made entry and two concurrent builds cannot see each other's
@@ -43,7 +45,8 @@ versions=$(dpkg-query -W -f='${Package}=${Version}\n' "${pkgs[@]}") ||
   die "a package is missing: ${pkgs[*]}"
 
 key=$( { echo "$versions"
-         cat "$here/build-guest.sh" "$here/init" "$here/workload.sh"
+         cat "$here/build-guest.sh" "$here/init" "$here/workload.sh" \
+             "$here/qga-fault.sh"
        } | sha256sum | cut -c1-16)
 cache=${FLEECE_GUEST_CACHE:-/var/cache/nbdkit-fleece/guest}
 out="$cache/$key"
@@ -105,6 +108,7 @@ done
 
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$here/workload.sh" "$root/workload.sh"
+install -m 0755 "$here/qga-fault.sh" "$root/qga-fault.sh"
 
 # Boot speed under TCG (measured on a loaded 2-core host: first guest
 # output 27 s -> 13 s): the initramfs is not compressed, and the kernel

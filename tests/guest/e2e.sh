@@ -36,6 +36,11 @@
 #                                ext4), vda2 = 194 MiB + 62 MiB (spare, for
 #                                a raw I/O outside the filesystem); sets
 #                                E2E_FS_OFFSET
+#   e2e_mailbox_wait STATE [SECONDS]   wait until /qga-fault.sh in the
+#                                guest has posted STATE (bounded)
+#   e2e_mailbox_post WORD        post WORD (RESUME) to /qga-fault.sh
+#                                through the live export, and wait until
+#                                it has posted DONE
 #   e2e_slow_trim                start a blkdiscard of vda2 in the guest
 #                                and wait until nbdkit's delay filter (below
 #                                fleece, delay-trim=N) holds it: a snapshot
@@ -264,4 +269,27 @@ e2e_slow_trim ()
   guest_exec setsid sh -c 'blkdiscard /dev/vda2 > /run/discard.out 2>&1 &'
   e2e_log_wait 'delay: trim' 30 || { guest_exec cat /run/discard.out; exit 1; }
   echo "a guest trim of vda2 is in flight (delayed below fleece)"
+}
+
+# The mailbox of tests/guest/qga-fault.sh: sectors 0 and 1 of vda2
+# (e2e_partition) of the disk $GUEST_VMDIR/disk.img.
+E2E_MAILBOX=$(( 194 << 20 ))
+
+e2e_mailbox_wait ()
+{
+  local i
+  for i in $(seq 1 $(( ${2:-30} * 10 ))); do
+    dd if="$GUEST_VMDIR/disk.img" bs=512 skip=$(( E2E_MAILBOX / 512 )) \
+       count=1 status=none | grep -q "^FLEECE-QGA-FAULT $1\$" && return 0
+    sleep 0.1
+  done
+  e2e_fail "the guest's qga-fault.sh did not post $1 within ${2:-30} s"
+}
+
+e2e_mailbox_post ()
+{
+  nbdsh -u "nbd+unix:///?socket=$E2E_SOCK" -c "
+h.pwrite(b'$1\n'.ljust(512, b'\0'), $E2E_MAILBOX + 512)
+h.flush()"
+  e2e_mailbox_wait DONE
 }

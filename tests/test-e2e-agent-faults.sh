@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The real guest agent (qemu-ga, under libvirt) hanging or vanishing
+# around a snapshot.  What must hold each time: the snapshot comes
+# within its bound and its label is honest (crash-consistent, with the
+# reason, when the freeze failed); its data is a consistent image
+# (verified, after journal replay when crash-consistent); the guest is
+# never left frozen; once the agent is back, the next backup is
+# application-consistent.
+#
+# 1. hang: qemu-ga stopped (SIGSTOP) when the snapshot is taken; it
+#    continues only after the snapshot has ended.  libvirt may have
+#    passed the freeze on to the stopped agent, which then runs it when
+#    it continues, long after the snapshot: vmdisk's thaw debt must
+#    thaw the guest within seconds (its retries), not at frozen-max
+#    (10 min here).
+# 2. vanish: qemu-ga killed and kept away when the snapshot is taken.
+# 3. vanish while frozen: qemu-ga killed while it holds the filesystem
+#    frozen for the snapshot (the guest stays frozen: nobody can thaw
+#    it until a new qemu-ga starts, 1 s later, and finds its frozen
+#    state).  vmdisk's thaw debt must thaw it, without any new snapshot.
+#    The freeze is held long enough for the kill as in
+#    test-e2e-crash.sh: fleece waits at its barrier for a guest trim
+#    that nbdkit's delay filter, below fleece, holds for 15 s.
+#
+# The faults are made in the guest by /qga-fault.sh
+# (tests/guest/qga-fault.sh), which talks to the test through a mailbox
+# on the spare partition vda2: no sleeps decide anything here.
+source "$srcdir/functions.sh"
+source "$srcdir/guest/guest.sh"
+source "$srcdir/guest/e2e.sh"
+requires virsh --version
+requires qemu-system-x86_64 --version
+requires nbdkit --version
+requires nbdkit --filter=delay null --dump-plugin
+requires nbdcopy --version
+requires nbdinfo --version
+requires nbdsh --version
+requires debugfs -V
+requires dumpe2fs -V
+requires flock --version
+t_start=$(guest_now_ms)
+
+guest_build
+guest_vmdir
+guest_name
+disk=$GUEST_VMDIR/disk.img
+sock=$GUEST_VMDIR/nbd.sock
+e2e_partition "$disk"
+e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
+  --filter="$FLEECE" --filter=delay "$VMDISK" file="$disk" \
+  domain="$GUEST_DOM" uri="$GUEST_URI" state-dir="$tmpdir/state" \
+  delay-trim=15 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
+guest_share_socket "$sock"
+
+guest_libvirt_up
+guest_start_libvirt "$sock"
+guest_wait_agent 90
+echo "boot to agent: $GUEST_BOOT_MS ms"
+guest_exec mkfs.ext4 -q -E nodiscard /dev/vda1
+guest_exec mount /dev/vda1 /mnt/data
+guest_exec /workload.sh start /mnt/data
+guest_wait_workload 10
+
+# fault MODE: start /qga-fault.sh MODE in the guest, detached.
+fault ()
+{
+  guest_exec setsid sh -c "/qga-fault.sh $1 > /run/qga-fault.out 2>&1 &"
+}
+
+# crash_snapshot LABEL: take a snapshot that must be crash-consistent
+# because the freeze failed; copy it, end it, verify it after replay.
+crash_snapshot ()
+{
+  local t0 img=$tmpdir/$1.img
+  e2e_log_mark
+  t0=$(guest_now_ms)
+  e2e_hold 60
+  grep -q 'crash-consistent: freeze failed: ' <<<"$E2E_DESC" ||
+    e2e_fail "$1: wrong label: $E2E_DESC"
+  echo "$1: snapshot after $(( $(guest_now_ms) - t0 )) ms, crash-consistent"
+  e2e_copy nbdcopy "$img"
+  e2e_release
+  e2e_fs_extract "$img"
+  "$GUEST_SRC/verify-backup.sh" --replay "$img" || e2e_fail "$1: the copy"
+  rm -f "$img"
+}
+
+# wait_thawed SECONDS: until the guest answers "thawed" (bounded; the
+# agent may be away for part of the time).
+wait_thawed ()
+{
+  local i
+  for i in $(seq 1 $(( $1 * 2 ))); do
+    [ "$(guest_freeze_status 2>/dev/null)" = thawed ] && return 0
+    sleep 0.5
+  done
+  e2e_fail "the guest is not thawed after $1 s"
+}
+
+echo "== 1. the agent hangs"
+fault hang
+e2e_mailbox_wait HUNG
+crash_snapshot hang
+e2e_mailbox_post RESUME
+guest_wait_agent 60
+t0=$(guest_now_ms)
+wait_thawed 30
+echo "agent continued; guest-fsfreeze-status: thawed $(( $(guest_now_ms) - t0 )) ms later"
+e2e_backup after-hang nbdcopy
+
+echo "== 2. the agent vanishes"
+fault vanish
+e2e_mailbox_wait GONE
+crash_snapshot vanish
+e2e_mailbox_post RESUME
+guest_wait_agent 60
+wait_thawed 30
+e2e_backup after-vanish nbdcopy
+
+echo "== 3. the agent vanishes while the guest is frozen"
+fault vanish-frozen
+e2e_mailbox_wait ARMED
+e2e_slow_trim
+e2e_log_mark
+e2e_hold 60
+e2e_mailbox_wait KILLED
+grep -q 'qemu-ga exited with status 137' "$GUEST_VMDIR/console.log" ||
+  e2e_fail "qemu-ga was not killed"
+img=$tmpdir/frozen.img
+e2e_copy nbdcopy "$img"
+e2e_release
+# The freeze's reply may or may not have left qemu-ga before it died:
+# the label says which, and the thaw debt must be paid either way.
+e2e_log_wait 'vmdisk: .* thawed, frozen for [0-9]+ ms' 90 ||
+  e2e_fail "vmdisk did not thaw the guest after the agent came back"
+e2e_log | grep -E 'vmdisk: .*(thaw|froze|freeze)' | grep -Ev ': (pread|pwrite) ' |
+  tail -n 6
+wait_thawed 30
+echo "the new agent was told to thaw; guest-fsfreeze-status: thawed"
+e2e_fs_extract "$img"
+if dumpe2fs -h "$img" 2>/dev/null | grep -q needs_recovery; then
+  grep -q 'crash-consistent' <<<"$E2E_DESC" ||
+    e2e_fail "an image needing journal replay labelled: $E2E_DESC"
+  "$GUEST_SRC/verify-backup.sh" --replay "$img" || e2e_fail "frozen: the copy"
+else
+  "$GUEST_SRC/verify-backup.sh" "$img" || e2e_fail "frozen: the copy"
+fi
+rm -f "$img"
+e2e_backup after-frozen nbdcopy
+
+guest_exec /workload.sh stop
+guest_stop
+echo "whole test: $(( $(guest_now_ms) - t_start )) ms"
