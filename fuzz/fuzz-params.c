@@ -20,6 +20,7 @@ static const char *keys[] = {
   "fleece-max-size", "on-cbw-error", "cbw-timeout", "quiesce",
   "quiesce-command", "quiesce-timeout", "control", "control-mode",
   "control-group", "snapshot-allow-user", "snapshot-allow-group",
+  "quiesce-state-dir",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

@@ -7,7 +7,8 @@
  * the snapshot was taken.  The mechanisms: snapshot.c (lifecycle and
  * barrier), blocks.c (per-block state), cbw.c (the live side),
  * snapread.c (the snapshot side), store.c (preserved data),
- * quiesce.c (guest freeze/thaw), access.c (who may open the snapshot),
+ * quiesce.c (guest freeze/thaw; quiesce-marker.c, its crash-recovery
+ * marker for quiesce-command=), access.c (who may open the snapshot),
  * params.c (parameters).
  *
  * Both kinds of connection open the plugin at its default export;
@@ -75,6 +76,8 @@ fleece_get_ready (int thread_model)
 static int
 fleece_after_fork (nbdkit_backend *backend)
 {
+  /* Before anything can freeze: thaw what a dead nbdkit left frozen. */
+  quiesce_after_fork ();
   if (snapshot_start (backend) == -1)
     return -1;
   return control_start ();
@@ -91,6 +94,7 @@ static void
 fleece_unload (void)
 {
   store_close ();
+  quiesce_unload ();
 }
 
 static int

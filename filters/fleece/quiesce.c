@@ -14,6 +14,13 @@
  * killed when it passes.  Exit status 0 means success; if the first
  * line of its standard output is a number, that is the number of
  * filesystems frozen, otherwise 1 is assumed.
+ *
+ * Crash recovery (quiesce-state-dir=, quiesce-marker.c): before
+ * 'PATH freeze' the marker is written; a successful 'PATH thaw'
+ * removes it.  A marker found at start (.after_fork) or before a
+ * freeze means a thaw is owed: it is run first, and while it fails
+ * nothing is frozen again (the snapshot is crash-consistent, or
+ * refused under quiesce=require).
  */
 #include <config.h>
 
@@ -35,6 +42,7 @@
 
 #include "monotime.h"
 #include "parse-duration.h"
+#include "quiesce-marker.h"
 #include "quiesce-provider.h"
 #include "quiesce.h"
 
@@ -70,6 +78,8 @@ quiesce_config (const char *key, const char *value)
     command = value;
     return 1;
   }
+  if (strcmp (key, "quiesce-state-dir") == 0)
+    return marker_config (value);
   if (strcmp (key, "quiesce-timeout") == 0) {
     if (parse_duration (value, &timeout_ns) == -1 || timeout_ns == 0) {
       nbdkit_error ("quiesce-timeout=%s: expected a duration above 0, "
@@ -87,7 +97,7 @@ quiesce_config_complete (void)
   struct stat st;
 
   if (command == NULL)
-    return 0;
+    return marker_config_complete (NULL);
   if (command[0] != '/') {
     nbdkit_error ("quiesce-command=%s: give an absolute path (it is run "
                   "directly, not through a shell)", command);
@@ -103,7 +113,7 @@ quiesce_config_complete (void)
                   "path of an executable", command);
     return -1;
   }
-  return 0;
+  return marker_config_complete (command);
 }
 
 int
@@ -199,6 +209,28 @@ run_command (const char *verb, char *why, size_t why_len)
   return 1;
 }
 
+static int
+thaw_command (char *why, size_t why_len)
+{
+  return run_command ("thaw", why, why_len);
+}
+
+int
+quiesce_after_fork (void)
+{
+  char why[512] = "";
+
+  if (command && marker_enabled ())
+    marker_settle (true, thaw_command, why, sizeof why);
+  return 0;
+}
+
+void
+quiesce_unload (void)
+{
+  marker_free ();
+}
+
 /* Who would freeze?  Fills why when nobody. */
 static bool
 have_source (enum quiesce_mode m, char *why, size_t why_len)
@@ -252,6 +284,14 @@ quiesce_freeze (enum quiesce_mode m, struct quiesce_outcome *out)
   out->frozen = 0;
   if (!have_source (m, out->reason, sizeof out->reason))
     return m == QUIESCE_REQUIRE ? -1 : 0;
+  if (command && marker_enabled () &&
+      (marker_settle (false, thaw_command, why, sizeof why) == -1 ||
+       marker_create (why, sizeof why) == -1)) {
+    snprintf (out->reason, sizeof out->reason, "%s", why);
+    nbdkit_debug ("fleece: not freezing: %s", why);
+    return m == QUIESCE_REQUIRE ? -1 : 0;
+  }
+  t0 = monotime_ns ();          /* time the freeze, not the marker */
   n = do_freeze (why, sizeof why);
   out->frozen_at = monotime_ns ();
   out->freeze_ns = out->frozen_at - t0;
@@ -281,13 +321,19 @@ quiesce_thaw (struct quiesce_outcome *out)
 {
   uint64_t t0 = monotime_ns ();
   char why[256] = "";
+  int r;
 
   if (out->frozen < 0 || (out->frozen == 0 && out->frozen_at == 0))
     return;                     /* already thawed, or never attempted */
-  if (do_thaw (why, sizeof why) == -1)
-    nbdkit_error ("fleece: thaw failed: %s", why);
+  r = do_thaw (why, sizeof why);
   out->thaw_ns = monotime_ns () - t0;
   out->frozen_ns = monotime_ns () - out->frozen_at;
+  if (r == -1)
+    nbdkit_error ("fleece: thaw failed: %s%s", why, command &&
+                  marker_enabled () ? "; the crash-recovery marker stays, "
+                  "and the thaw is retried before the next freeze" : "");
+  else if (command && marker_enabled ())
+    marker_remove ();
   nbdkit_debug ("fleece: guest thawed in %.3f ms (frozen %.3f ms)",
                 out->thaw_ns / 1e6, out->frozen_ns / 1e6);
 }

@@ -3,7 +3,8 @@
  * Finds the plugin's quiesce provider (common/include/quiesce-provider.h)
  * or runs quiesce-command, and applies quiesce=auto|require|off.
  * Called only from snapshot creation, which is serialised by the
- * lifecycle mutex, so this file needs no lock of its own.
+ * lifecycle mutex, and from .after_fork before nbdkit serves, so this
+ * file needs no lock of its own.
  */
 #ifndef FLEECE_QUIESCE_H
 #define FLEECE_QUIESCE_H
@@ -39,11 +40,24 @@ extern int quiesce_config_complete (void);
 /* From .get_ready: look up the provider.  0 or -1. */
 extern int quiesce_get_ready (void);
 
+/* From .after_fork, before nbdkit serves and before the control
+ * thread starts: with quiesce-state-dir=, thaw for a marker that a
+ * dead nbdkit left (bounded by quiesce-timeout; one warning line).
+ * Always 0: a failed thaw is retried before the next freeze, and
+ * nbdkit must still serve the guest's disk.
+ */
+extern int quiesce_after_fork (void);
+
+/* From .unload: release memory. */
+extern void quiesce_unload (void);
+
 /* .config_help lines. */
 #define QUIESCE_CONFIG_HELP \
   "quiesce=auto|require|off   Freeze the guest for the snapshot (default auto).\n" \
   "quiesce-command=PATH       Run 'PATH freeze' / 'PATH thaw' to quiesce.\n" \
-  "quiesce-timeout=DURATION   Bound on freeze and on thaw (default 10s)."
+  "quiesce-timeout=DURATION   Bound on freeze and on thaw (default 10s).\n" \
+  "quiesce-state-dir=DIR      Crash-recovery marker for quiesce-command\n" \
+  "                           (one directory per guest)."
 
 /* Freeze before the switch, with mode (QUIESCE_DEFAULT: quiesce=).
  * Returns 0 to go on (out says whether it froze anything and, if not,

@@ -1,0 +1,338 @@
+/* nbdkit-fleece: the crash-recovery marker of quiesce-command= (see
+ * quiesce-marker.h).
+ *
+ * States of DIR/quiesce-command.frozen, as quiesce.c drives them:
+ *   absent   nothing is owed: no freeze ran, or its thaw succeeded.
+ *   ours     written by this process before 'PATH freeze'; removed
+ *            after a successful 'PATH thaw'.  If the thaw failed it
+ *            stays, and the next freeze first retries the thaw.
+ *   stale    written by a process that is no longer a running nbdkit
+ *            (or, at start, by a process with our pid: containers
+ *            reuse pids).  The next nbdkit thaws at start and again
+ *            before every freeze until a thaw succeeds.
+ *   foreign  written by a running nbdkit other than us, or for another
+ *            command: two instances share DIR.  Left alone, and no
+ *            freeze happens while it is there.
+ *
+ * Invariants: the marker exists, fsynced with its directory, before
+ * 'PATH freeze' runs; it is created with O_EXCL, so one process never
+ * overwrites another's; it is removed only after a successful thaw.
+ * A marker with no readable pid (its writer died while writing it) is
+ * stale: its freeze never ran, and a thaw is harmless.
+ *
+ * Not handled: a 'PATH freeze' still running after its nbdkit died
+ * (it is not ours to kill, and may freeze after the recovery thaw: the
+ * command should bound itself); two live nbdkit instances for the same
+ * guest with the same command; a host crash (the guest dies too).
+ *
+ * Locking rule: none; see quiesce-marker.h.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nbdkit-filter.h>
+
+#include "quiesce-marker.h"
+
+#define MARKER_NAME "quiesce-command.frozen"
+
+static char *dir;               /* quiesce-state-dir=, absolute */
+static char *path;              /* dir/MARKER_NAME, after config_complete */
+static const char *command;     /* quiesce-command=, nbdkit's string */
+
+int
+marker_config (const char *value)
+{
+  if (value[0] == '\0') {
+    nbdkit_error ("quiesce-state-dir=: empty: give a directory for the "
+                  "quiesce-command crash-recovery marker");
+    return -1;
+  }
+  marker_free ();
+  dir = nbdkit_absolute_path (value);
+  return dir ? 1 : -1;
+}
+
+static int
+check_dir (void)
+{
+  struct stat st;
+
+  if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
+    nbdkit_error ("quiesce-state-dir=%s: cannot create it: %m: give an "
+                  "existing directory, or one whose parent exists", dir);
+    return -1;
+  }
+  if (lstat (dir, &st) == -1 || !S_ISDIR (st.st_mode)) {
+    nbdkit_error ("quiesce-state-dir=%s: not a directory (symlinks are "
+                  "refused): give a directory for the crash-recovery "
+                  "marker", dir);
+    return -1;
+  }
+  if (st.st_uid != geteuid ()) {
+    nbdkit_error ("quiesce-state-dir=%s: owned by uid %u, not by the nbdkit "
+                  "user (uid %u): chown it or give another directory", dir,
+                  (unsigned) st.st_uid, (unsigned) geteuid ());
+    return -1;
+  }
+  if ((st.st_mode & 022) != 0) {
+    nbdkit_error ("quiesce-state-dir=%s: writable by its group or others "
+                  "(mode %04o): chmod go-w it or give another directory",
+                  dir, (unsigned) (st.st_mode & 07777));
+    return -1;
+  }
+  return 0;
+}
+
+int
+marker_config_complete (const char *cmd)
+{
+  if (dir == NULL)
+    return 0;
+  if (cmd == NULL) {
+    nbdkit_error ("quiesce-state-dir=%s: needs quiesce-command= (it keeps "
+                  "that command's crash-recovery marker; the vmdisk "
+                  "plugin keeps its own: see its state-dir=)", dir);
+    return -1;
+  }
+  if (check_dir () == -1)
+    return -1;
+  command = cmd;
+  free (path);
+  if (asprintf (&path, "%s/" MARKER_NAME, dir) == -1) {
+    path = NULL;
+    nbdkit_error ("quiesce-state-dir=%s: asprintf: %m", dir);
+    return -1;
+  }
+  nbdkit_debug ("fleece: quiesce-command crash-recovery marker: %s", path);
+  return 0;
+}
+
+bool
+marker_enabled (void)
+{
+  return path != NULL;
+}
+
+const char *
+marker_path (void)
+{
+  return path ? path : "";
+}
+
+/* From /proc/PID/stat ("PID (COMM) STATE ..."; COMM may hold ')'):
+ * the program name into name, and the state letter.  0, or -1 if it
+ * cannot be read (ENOENT: no such process).
+ */
+static int
+proc_stat (const char *pid, char *name, size_t len, char *state)
+{
+  char proc[64], stat[512] = "", *lp, *rp;
+  FILE *fp;
+
+  snprintf (proc, sizeof proc, "/proc/%s/stat", pid);
+  fp = fopen (proc, "re");
+  if (fp == NULL)
+    return -1;
+  if (fgets (stat, sizeof stat, fp) == NULL)
+    stat[0] = '\0';
+  fclose (fp);
+  lp = strchr (stat, '(');
+  rp = strrchr (stat, ')');
+  if (lp == NULL || rp == NULL || rp[1] != ' ') {
+    errno = ENOENT;             /* it vanished while we read */
+    return -1;
+  }
+  snprintf (name, len, "%.*s", (int) (rp - lp - 1), lp + 1);
+  *state = rp[2];
+  return 0;
+}
+
+/* Is pid a running nbdkit other than us?  "nbdkit" is the program we
+ * run as (under a checker, the loader or valgrind, not "nbdkit").  A
+ * zombie is dead: a killed daemon stays one until init reaps it.
+ */
+static bool
+live_nbdkit (long pid)
+{
+  char spid[32], ours[64] = "nbdkit", theirs[64];
+  char state, our_state;
+
+  if (pid <= 0 || pid == (long) getpid ())
+    return false;
+  if (kill ((pid_t) pid, 0) == -1 && errno == ESRCH)
+    return false;
+  snprintf (spid, sizeof spid, "%ld", pid);
+  if (proc_stat (spid, theirs, sizeof theirs, &state) == -1)
+    return errno != ENOENT;     /* cannot tell: assume it is alive */
+  proc_stat ("self", ours, sizeof ours, &our_state);
+  return strcmp (theirs, ours) == 0 && state != 'Z' && state != 'X';
+}
+
+/* Was the marker text buf written for our command? */
+static bool
+same_command (const char *buf)
+{
+  const char *p = strstr (buf, "\ncommand=");
+  size_t len = strlen (command);
+
+  return p && strncmp (p + 9, command, len) == 0 && p[9 + len] == '\n';
+}
+
+int
+marker_check (long *pid, char *why, size_t why_len)
+{
+  char buf[8192];
+  ssize_t n = -1;
+  int fd;
+
+  *pid = -1;
+  fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1 && errno == ENOENT)
+    return 0;
+  if (fd >= 0) {
+    n = read (fd, buf, sizeof buf - 1);
+    close (fd);
+  }
+  if (n == -1) {
+    snprintf (why, why_len, "cannot read the crash-recovery marker %s: %s",
+              path, strerror (errno));
+    return -1;
+  }
+  buf[n] = '\0';
+  if (strncmp (buf, "pid=", 4) == 0)
+    *pid = strtol (buf + 4, NULL, 10);
+  if (live_nbdkit (*pid)) {
+    snprintf (why, why_len, "the crash-recovery marker %s belongs to the "
+              "running nbdkit pid %ld: give each guest its own "
+              "quiesce-state-dir=", path, *pid);
+    return -1;
+  }
+  if (*pid > 0 && !same_command (buf)) {
+    snprintf (why, why_len, "the crash-recovery marker %s was written for "
+              "another quiesce-command: give each guest its own "
+              "quiesce-state-dir= (remove the marker once that guest is "
+              "thawed)", path);
+    return -1;
+  }
+  return 1;
+}
+
+int
+marker_settle (bool at_start, int (*thaw) (char *, size_t),
+               char *why, size_t why_len)
+{
+  char err[256] = "", who[32] = "unknown";
+  long pid;
+  int r = marker_check (&pid, why, why_len);
+
+  if (r == -1 && at_start)
+    nbdkit_error ("fleece: warning: %s", why);
+  if (r <= 0)
+    return r;
+  r = thaw (err, sizeof err);
+  if (pid > 0)
+    snprintf (who, sizeof who, "%ld", pid);
+  if (at_start || pid != (long) getpid ())
+    nbdkit_error ("fleece: warning: nbdkit pid %s died between 'freeze' and "
+                  "'thaw' of quiesce-command (marker %s); ran '%s thaw': %s",
+                  who, path, command, r >= 0 ? "ok, marker removed" : err);
+  else
+    nbdkit_debug ("fleece: retried the owed thaw: %s", r >= 0 ? "ok" : err);
+  if (r == -1) {
+    snprintf (why, why_len, "an earlier freeze may still hold: %s; not "
+              "freezing again until a thaw succeeds (marker %s)", err, path);
+    return -1;
+  }
+  if (marker_remove () == -1) {
+    snprintf (why, why_len, "cannot remove the crash-recovery marker %s",
+              path);
+    return -1;
+  }
+  return 0;
+}
+
+/* fsync the directory, so a created or removed marker is durable. */
+static int
+sync_dir (void)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = fd >= 0 ? fsync (fd) : -1;
+
+  if (fd >= 0)
+    close (fd);
+  return r;
+}
+
+int
+marker_create (char *why, size_t why_len)
+{
+  char buf[8192], when[32];
+  struct timespec now;
+  struct tm tm;
+  int fd, n, err = 0;
+
+  clock_gettime (CLOCK_REALTIME, &now);
+  gmtime_r (&now.tv_sec, &tm);
+  strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  n = snprintf (buf, sizeof buf, "pid=%ld\ncommand=%s\ntime=%s\n",
+                (long) getpid (), command, when);
+  if (n < 0 || (size_t) n >= sizeof buf) {
+    snprintf (why, why_len, "quiesce-command path too long for the "
+              "crash-recovery marker");
+    return -1;
+  }
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+             0600);
+  if (fd == -1) {
+    snprintf (why, why_len, "cannot create the crash-recovery marker %s: "
+              "%s%s", path, strerror (errno), errno == EEXIST ?
+              " (does another nbdkit use this quiesce-state-dir=?)" : "");
+    return -1;
+  }
+  errno = 0;
+  if (write (fd, buf, n) != n || fsync (fd) == -1)
+    err = errno ? errno : EIO;
+  if (close (fd) == -1 && err == 0)
+    err = errno;
+  if (err == 0 && sync_dir () == -1)
+    err = errno;
+  if (err != 0) {
+    unlink (path);
+    snprintf (why, why_len, "cannot write the crash-recovery marker %s: %s",
+              path, strerror (err));
+    return -1;
+  }
+  return 0;
+}
+
+int
+marker_remove (void)
+{
+  if (unlink (path) == -1 && errno != ENOENT) {
+    nbdkit_error ("fleece: cannot remove the crash-recovery marker %s: %m; "
+                  "the next freeze thaws first", path);
+    return -1;
+  }
+  if (sync_dir () == -1)
+    nbdkit_debug ("fleece: fsync of quiesce-state-dir %s: %m", dir);
+  return 0;
+}
+
+void
+marker_free (void)
+{
+  free (dir);
+  free (path);
+  dir = path = NULL;
+}

@@ -1,0 +1,72 @@
+/* nbdkit-fleece: the crash-recovery marker of quiesce-command=.
+ *
+ * With quiesce-state-dir=DIR, the file DIR/quiesce-command.frozen
+ * exists whenever 'PATH thaw' may be owed: it is written before
+ * 'PATH freeze' and removed after a successful 'PATH thaw'.  A marker
+ * left by an nbdkit that died tells the next one to thaw.
+ *
+ * Locking: none here.  quiesce.c calls these from .config,
+ * .config_complete, .after_fork (before nbdkit serves and before the
+ * control thread starts) and snapshot creation (under snapshot.c's
+ * lifecycle mutex), so calls never overlap.
+ */
+#ifndef FLEECE_QUIESCE_MARKER_H
+#define FLEECE_QUIESCE_MARKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* .config of quiesce-state-dir=DIR: made absolute now (nbdkit
+ * changes directory to / when it forks).  1, or -1 after nbdkit_error.
+ */
+extern int marker_config (const char *value);
+
+/* .config_complete.  With command NULL (no quiesce-command=), a
+ * quiesce-state-dir= is an error.  Otherwise DIR is created (0700) if
+ * missing and must be a directory (not a symlink) owned by the
+ * effective uid and not writable by group or others.  0, or -1 after
+ * one nbdkit_error naming quiesce-state-dir= and the fix.
+ */
+extern int marker_config_complete (const char *command);
+
+/* True when quiesce-state-dir= was given (and accepted). */
+extern bool marker_enabled (void);
+
+/* The marker's path, for messages ("" when not enabled). */
+extern const char *marker_path (void);
+
+/* Is a thaw owed according to the marker?  0: no marker.  1: a marker
+ * that we must thaw for: written by us (an earlier thaw failed), or
+ * by a process that is no longer a running nbdkit; *pid is its pid
+ * (-1 if unreadable: the writer died before finishing it).  -1: a
+ * marker we must leave alone (a live nbdkit's, or written for another
+ * quiesce-command), or it cannot be read; why says which.
+ */
+extern int marker_check (long *pid, char *why, size_t why_len);
+
+/* Pay the thaw that the marker says is owed, by calling thaw (which
+ * returns >= 0 on success, else -1 with why filled), and remove the
+ * marker when it succeeds.  at_start: called before nbdkit serves (a
+ * marker with our own pid is then a dead process's).  A thaw for a
+ * dead process, and at start a marker left alone, get one warning
+ * line.  Returns 0 when nothing is owed any more, -1 with why filled
+ * when no freeze may happen now.
+ */
+extern int marker_settle (bool at_start, int (*thaw) (char *, size_t),
+                          char *why, size_t why_len);
+
+/* Create the marker, exclusively (it must not exist), holding our pid,
+ * the command and the UTC time, and fsync it and DIR.  0, or -1 with
+ * why filled (then no marker of ours exists).
+ */
+extern int marker_create (char *why, size_t why_len);
+
+/* Remove the marker and fsync DIR.  0 (also if it was absent), or -1
+ * after nbdkit_error: it stays, so the next freeze thaws first.
+ */
+extern int marker_remove (void);
+
+/* Release memory (.unload). */
+extern void marker_free (void);
+
+#endif /* FLEECE_QUIESCE_MARKER_H */

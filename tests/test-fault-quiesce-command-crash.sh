@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# test-fault-quiesce-command-crash.sh: quiesce-state-dir= gives
+# quiesce-command= crash recovery.  The command is a guest stand-in: it
+# logs each call and keeps a "frozen" flag file (freeze sets it, thaw
+# clears it).  nbdkit (file plugin) is SIGKILLed between 'PATH freeze'
+# and 'PATH thaw':
+#   A. after the freeze returned, while the snapshot waits at its
+#      barrier for a live write held by nbdkit's delay filter (below
+#      fleece).  The restarted nbdkit thaws at start, with no client,
+#      logs one warning naming the dead pid and removes the marker; the
+#      next snapshot freezes and thaws normally and is exact.
+#   B. inside 'PATH freeze' (it blocks on a fifo), and the thaw then
+#      fails: the marker stays, the next snapshot is crash-consistent
+#      (quiesce=auto, with the reason) or refused (quiesce=require) and
+#      nothing is frozen again; once thaw works, the marker is cleared.
+# Then the parameter's errors.
+source "$srcdir/functions.sh"
+requires nbdkit --filter=delay null --dump-plugin
+requires /usr/bin/python3 -c 'import nbd'
+
+disk="$tmpdir/disk.img"
+state="$tmpdir/state"
+marker="$state/quiesce-command.frozen"
+sock="$tmpdir/nbd.sock"
+log="$tmpdir/calls"
+cmd="$tmpdir/quiesce"
+mkfifo "$tmpdir/fifo"
+: > "$log"
+
+# The guest stand-in; $tmpdir/mode: ok, hold (freeze blocks until the
+# fifo is written) or thawfail.
+cat > "$cmd" <<EOS
+#!/bin/sh
+mode=\$(cat $tmpdir/mode)
+echo "\$1" >> $log
+case "\$1 \$mode" in
+  "freeze hold") : > $tmpdir/frozen; echo \$\$ > $tmpdir/freeze.pid
+                 read x < $tmpdir/fifo ;;
+  "freeze "*) : > $tmpdir/frozen; echo 2 ;;
+  "thaw thawfail") echo "agent gone" >&2; exit 1 ;;
+  "thaw "*) rm -f $tmpdir/frozen ;;
+esac
+exit 0
+EOS
+chmod +x "$cmd"
+
+cat > "$tmpdir/c.py" <<'EOF2'
+import signal, sys, nbd
+sock, what = sys.argv[1:3]
+def h(exp=""):
+    x = nbd.NBD(); x.set_full_info(True)
+    x.connect_uri("nbd+unix:///%s?socket=%s" % (exp, sock))
+    return x
+if what == "write":                 # a live write (held by delay)
+    h().pwrite(b"W" * 65536, 0)
+elif what == "hold":                # a snapshot connection
+    h("snapshot"); signal.pause()
+elif what == "check":               # snapshot == disk; its description
+    want = open(sys.argv[3], "rb").read()
+    s = h("snapshot")
+    if s.pread(len(want), 0) != want:
+        print("FAIL: the snapshot is not the disk", file=sys.stderr)
+        sys.exit(1)
+    print(s.get_export_description())
+EOF2
+c="/usr/bin/python3 $tmpdir/c.py $sock"
+
+fail () { echo "$0: FAIL: $*" >&2; cat "$tmpdir/nbdkit.log" >&2; exit 1; }
+calls () { tr '\n' ';' < "$log"; }
+expect_calls () { [ "$(calls)" = "$1" ] || fail "calls '$(calls)', expected '$1'"; }
+frozen () { [ -e "$tmpdir/frozen" ] || fail "the guest stand-in is not frozen"; }
+thawed () { [ ! -e "$tmpdir/frozen" ] || fail "the guest stand-in is still frozen"; }
+has_marker () { [ -f "$marker" ] || fail "no marker $marker"; }
+no_marker () { [ ! -e "$marker" ] || fail "marker $marker still there"; }
+
+# wait_grep FILE REGEX: until FILE has a line matching REGEX (bounded).
+wait_grep ()
+{
+  local i
+  for i in $(seq 1 300); do
+    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "/$2/ never appeared in $1"
+}
+
+# start [OPTIONS...] [-- PARAMS...]: nbdkit (background) on $sock.
+start ()
+{
+  local opts=() params=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  params=("$@")
+  rm -f "$tmpdir/nbdkit.pid"
+  : > "$tmpdir/nbdkit.log"
+  start_nbdkit "$tmpdir/nbdkit.pid" "$sock" -v --log=stderr \
+    --filter="$FLEECE" ${opts[@]+"${opts[@]}"} file "$disk" \
+    quiesce-command="$cmd" quiesce-state-dir="$state" quiesce-timeout=60s \
+    ${params[@]+"${params[@]}"} 2>> "$tmpdir/nbdkit.log"
+  pid=$(cat "$tmpdir/nbdkit.pid")
+}
+
+# stop [-9]: until it is gone or a zombie (init may reap it late; the
+# filter counts a zombie as dead).
+stop ()
+{
+  kill ${1:-} "$pid"
+  while [ -e "/proc/$pid" ] &&
+        ! grep -Eq '^[0-9]+ \(.*\) [ZX] ' "/proc/$pid/stat" 2>/dev/null; do
+    sleep 0.05
+  done
+  rm -f "$sock"
+}
+
+# snapshot: take one, check it against the disk, print its description.
+snapshot () { $c check "$disk" || fail "snapshot check"; }
+
+/usr/bin/python3 -c '
+import sys; open(sys.argv[1], "wb").write(bytes((i * 7) % 253 for i in range(1 << 20)))
+' "$disk"
+
+echo "== A: killed at the barrier, after 'freeze' returned"
+echo ok > "$tmpdir/mode"
+start --filter=delay -- delay-write=30
+$c write > /dev/null 2>&1 &
+cleanup_pid $!
+wait_grep "$tmpdir/nbdkit.log" 'delay: pwrite'
+$c hold > /dev/null 2>&1 &
+cleanup_pid $!
+wait_grep "$tmpdir/nbdkit.log" 'fleece: guest frozen: 2 filesystems'
+expect_calls "freeze;"
+frozen; has_marker
+grep -qx "pid=$pid" "$marker" || fail "marker: no pid=$pid"
+grep -qx "command=$cmd" "$marker" || fail "marker: no command="
+grep -Eqx 'time=[0-9]{4}-[0-9-]+T[0-9:]+Z' "$marker" || fail "marker: no time="
+[ "$(stat -c %a "$marker")" = 600 ] || fail "marker mode"
+# A second nbdkit on the same state dir leaves a live nbdkit's marker
+# alone: no thaw, no freeze, a crash-consistent snapshot saying why.
+d=$(nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
+      quiesce-state-dir="$state" \
+      --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" \
+      2> "$tmpdir/second.log") || { cat "$tmpdir/second.log" >&2; fail "second nbdkit"; }
+grep -q "warning: the crash-recovery marker .* belongs to the running nbdkit pid $pid: give each guest its own quiesce-state-dir=" \
+  "$tmpdir/second.log" || { cat "$tmpdir/second.log" >&2; fail "second: no warning"; }
+grep -q "crash-consistent: the crash-recovery marker .* belongs to the running nbdkit pid $pid" <<<"$d" ||
+  fail "second: description '$d'"
+expect_calls "freeze;"
+frozen; has_marker
+echo "ok: a second nbdkit on the same dir left the live marker alone"
+dead=$pid
+stop -9
+frozen; has_marker
+echo "ok: killed pid $dead with the guest frozen; marker: $(tr '\n' ' ' < "$marker")"
+start
+# Recovery runs at start, before any client (none connects here).
+wait_grep "$tmpdir/nbdkit.log" "warning: nbdkit pid $dead died between 'freeze' and 'thaw'.* ran '$cmd thaw': ok, marker removed"
+expect_calls "freeze;thaw;"
+thawed; no_marker
+grep -m1 "warning: nbdkit pid $dead" "$tmpdir/nbdkit.log"
+d=$(snapshot)
+grep -Eq 'application-consistent: 2 filesystems frozen' <<<"$d" || fail "description '$d'"
+expect_calls "freeze;thaw;freeze;thaw;"
+thawed; no_marker
+echo "ok: after restart: thawed at start, then: $d"
+stop
+
+echo "== B: killed inside 'freeze'; the thaw then fails"
+echo hold > "$tmpdir/mode"; : > "$log"; rm -f "$tmpdir/freeze.pid"
+start
+$c hold > /dev/null 2>&1 &
+cleanup_pid $!
+wait_grep "$tmpdir/freeze.pid" .
+has_marker
+dead=$pid
+stop -9
+echo thawfail > "$tmpdir/mode"
+fpid=$(cat "$tmpdir/freeze.pid")
+echo > "$tmpdir/fifo"           # let the orphaned 'freeze' finish
+while kill -0 "$fpid" 2>/dev/null; do sleep 0.05; done
+frozen; has_marker
+start
+wait_grep "$tmpdir/nbdkit.log" "warning: nbdkit pid $dead died .* ran '$cmd thaw': '$cmd thaw' failed \(exit status 1\)"
+expect_calls "freeze;thaw;"
+frozen; has_marker
+d=$(snapshot)
+grep -Eq "crash-consistent: an earlier freeze may still hold: '$cmd thaw' failed \(exit status 1\); not freezing again" <<<"$d" ||
+  fail "description '$d'"
+expect_calls "freeze;thaw;thaw;"
+frozen; has_marker
+echo "ok: thaw failing: marker kept, no freeze, snapshot: $d"
+# quiesce=require refuses (a second nbdkit on the same state dir).
+if nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
+     quiesce-state-dir="$state" quiesce=require \
+     --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" \
+     > /dev/null 2> "$tmpdir/req.log"; then
+  fail "quiesce=require took a snapshot while the guest may be frozen"
+fi
+grep -q "snapshot not taken: quiesce=require .*an earlier freeze may still hold" \
+  "$tmpdir/req.log" || { cat "$tmpdir/req.log" >&2; fail "require: no reason"; }
+grep -q freeze <<<"$(calls | sed 's/^freeze;//')" && fail "froze again: $(calls)"
+frozen; has_marker
+echo "ok: quiesce=require refused: $(grep -m1 -o 'snapshot not taken.*hold' "$tmpdir/req.log")"
+echo ok > "$tmpdir/mode"; : > "$log"
+d=$(snapshot)
+grep -Eq 'application-consistent: 2 filesystems frozen' <<<"$d" || fail "description '$d'"
+expect_calls "thaw;freeze;thaw;"
+thawed; no_marker
+echo "ok: thaw works again: marker cleared, then: $d"
+stop
+
+echo "== parameters"
+expect_fail_msg "quiesce-state-dir=$tmpdir/s: needs quiesce-command=" \
+  nbdkit --filter="$FLEECE" null quiesce-state-dir="$tmpdir/s" --run true
+: > "$tmpdir/afile"
+expect_fail_msg "quiesce-state-dir=$tmpdir/afile: not a directory" \
+  nbdkit --filter="$FLEECE" null quiesce-command="$cmd" \
+  quiesce-state-dir="$tmpdir/afile" --run true
+mkdir -m 0777 "$tmpdir/open"; chmod 0777 "$tmpdir/open"
+expect_fail_msg "quiesce-state-dir=$tmpdir/open: writable by its group or others \(mode 0777\): chmod go-w" \
+  nbdkit --filter="$FLEECE" null quiesce-command="$cmd" \
+  quiesce-state-dir="$tmpdir/open" --run true
+if [ "$(id -u)" = 0 ]; then
+  mkdir -m 0700 "$tmpdir/other"; chown 65534 "$tmpdir/other"; other="$tmpdir/other"
+else
+  other=/                       # owned by root
+fi
+expect_fail_msg "quiesce-state-dir=$other: owned by uid [0-9]+, not by the nbdkit user .*: chown it" \
+  nbdkit --filter="$FLEECE" null quiesce-command="$cmd" \
+  quiesce-state-dir="$other" --run true
+expect_fail_msg "quiesce-state-dir=$tmpdir/no/such: cannot create it" \
+  nbdkit --filter="$FLEECE" null quiesce-command="$cmd" \
+  quiesce-state-dir="$tmpdir/no/such" --run true
+# A relative DIR is made absolute (nbdkit changes to / when it forks)
+# and created 0700.
+out=$(cd "$tmpdir" && nbdkit -v --filter="$FLEECE" null \
+        quiesce-command="$cmd" quiesce-state-dir=rel --run true 2>&1)
+grep -q "crash-recovery marker: $tmpdir/rel/quiesce-command.frozen" <<<"$out" ||
+  fail "relative quiesce-state-dir not made absolute: $out"
+[ "$(stat -c %a "$tmpdir/rel")" = 700 ] || fail "$tmpdir/rel not created 0700"
+echo "ok: quiesce-state-dir=rel -> $tmpdir/rel (0700)"
+nbdkit --filter="$FLEECE" null --help 2>&1 | grep -q '^quiesce-state-dir=DIR' ||
+  fail "--help does not list quiesce-state-dir="
+echo "ok: --help lists quiesce-state-dir="
