@@ -28,38 +28,17 @@
 source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"
-requires virsh --version
-requires qemu-system-x86_64 --version
-requires nbdkit --version
-requires nbdkit --filter=delay null --dump-plugin
-requires nbdcopy --version
-requires nbdinfo --version
-requires nbdsh --version
-requires debugfs -V
+e2e_requires
 requires dumpe2fs -V
-requires flock --version
 t_start=$(guest_now_ms)
 
-guest_build
-guest_vmdir
-guest_name
-disk=$GUEST_VMDIR/disk.img
+e2e_disk
 sock=$GUEST_VMDIR/nbd.sock
-e2e_partition "$disk"
 e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
-  --filter="$FLEECE" --filter=delay "$VMDISK" file="$disk" \
+  --filter="$FLEECE" --filter=delay "$VMDISK" file="$E2E_DISK" \
   domain="$GUEST_DOM" uri="$GUEST_URI" state-dir="$tmpdir/state" \
   delay-trim=15 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
-guest_share_socket "$sock"
-
-guest_libvirt_up
-guest_start_libvirt "$sock"
-guest_wait_agent 90
-echo "boot to agent: $GUEST_BOOT_MS ms"
-guest_exec mkfs.ext4 -q -E nodiscard /dev/vda1
-guest_exec mount /dev/vda1 /mnt/data
-guest_exec /workload.sh start /mnt/data
-guest_wait_workload 10
+e2e_boot
 
 # fault MODE: start /qga-fault.sh MODE in the guest, detached.
 fault ()

@@ -21,41 +21,21 @@
 source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"
-requires virsh --version
-requires qemu-system-x86_64 --version
-requires nbdkit --version
-requires nbdkit --filter=delay null --dump-plugin
-requires nbdcopy --version
-requires nbdinfo --version
-requires debugfs -V
-requires flock --version
+e2e_requires
 t_start=$(guest_now_ms)
 
-guest_build
-guest_vmdir
-guest_name
-disk=$GUEST_VMDIR/disk.img
+e2e_disk
 sock=$GUEST_VMDIR/nbd.sock
 state=$tmpdir/state
-e2e_partition "$disk"
-args=("$VMDISK" file="$disk" domain="$GUEST_DOM" uri="$GUEST_URI"
+args=("$VMDISK" file="$E2E_DISK" domain="$GUEST_DOM" uri="$GUEST_URI"
       state-dir="$state" frozen-max=120s)
 # Generous freeze bounds: a TCG guest on a loaded host can be slow.
 e2e_nbdkit_start "$tmpdir/nbdkit1.log" "$sock" \
   --filter="$FLEECE" --filter=delay "${args[@]}" delay-trim=60 \
   freeze-timeout=30s quiesce-timeout=30s
-guest_share_socket "$sock"
-
-guest_libvirt_up
-guest_start_libvirt "$sock"
-guest_wait_agent 90
-echo "boot to agent: $GUEST_BOOT_MS ms"
 # No lazy inode table zeroing (background writes), and a long journal
 # commit interval: see "The disk after the restart" below.
-guest_exec mkfs.ext4 -q -E nodiscard,lazy_itable_init=0 /dev/vda1
-guest_exec mount -o commit=60 /dev/vda1 /mnt/data
-guest_exec /workload.sh start /mnt/data
-guest_wait_workload 10
+e2e_boot nodiscard,lazy_itable_init=0 commit=60
 
 e2e_slow_trim
 
@@ -111,7 +91,7 @@ for i in $(seq 1 40); do
 done
 [ "$i" -lt 40 ] || e2e_fail "the guest cannot write to its disk"
 echo "raw guest write to vda2 after the restart: succeeded on attempt $i"
-cmp -n 65536 /bin/busybox <(dd if="$disk" bs=1M skip=194 count=1 status=none) ||
+cmp -n 65536 /bin/busybox <(dd if="$E2E_DISK" bs=1M skip=194 count=1 status=none) ||
   e2e_fail "the guest's write is not in the image"
 n=$(guest_exec /workload.sh status)
 guest_exec dmesg > "$tmpdir/dmesg"

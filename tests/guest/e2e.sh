@@ -48,6 +48,16 @@
 #                                its barrier for that trim, so the guest
 #                                stays frozen for up to N s
 #
+#   e2e_requires                 the tools every libvirt end-to-end test
+#                                needs (requires, from functions.sh)
+#   e2e_disk                     build the guest, make $GUEST_VMDIR and a
+#                                partitioned disk in it (e2e_partition;
+#                                sets E2E_DISK), choose the domain's name
+#   e2e_boot [MKFS_OPTS [MOUNT_OPTS]]   after e2e_nbdkit_start: let QEMU
+#                                reach the socket, boot the guest under
+#                                libvirt, make ext4 on vda1, mount it on
+#                                /mnt/data and start the workload
+#
 # Everything is bounded; a failure prints "FAIL: ..." and exits.
 # The numbers printed come from the nbdkit log lines of the fleece
 # filter ("guest frozen: N filesystems in X ms", "guest thawed in X ms
@@ -62,6 +72,41 @@ _e2e_hold_pid=
 _e2e_hold_fd=
 
 e2e_fail () { echo "$0: FAIL: $*" >&2; exit 1; }
+
+e2e_requires ()
+{
+  requires virsh --version
+  requires qemu-system-x86_64 --version
+  requires nbdkit --version
+  requires nbdkit --filter=delay null --dump-plugin
+  requires nbdcopy --version
+  requires nbdinfo --version
+  requires nbdsh --version
+  requires debugfs -V
+  requires flock --version
+}
+
+e2e_disk ()
+{
+  guest_build
+  guest_vmdir
+  guest_name
+  E2E_DISK=$GUEST_VMDIR/disk.img
+  e2e_partition "$E2E_DISK"
+}
+
+e2e_boot ()
+{
+  guest_share_socket "$E2E_SOCK"
+  guest_libvirt_up
+  guest_start_libvirt "$E2E_SOCK"
+  guest_wait_agent 90
+  echo "boot to agent: $GUEST_BOOT_MS ms"
+  guest_exec mkfs.ext4 -q -E "${1:-nodiscard}" /dev/vda1
+  guest_exec mount ${2:+-o "$2"} /dev/vda1 /mnt/data
+  guest_exec /workload.sh start /mnt/data
+  guest_wait_workload 10
+}
 
 # _e2e_forget PID: PID is gone (and waited for): drop it from the
 # cleanup list, so that the exit trap does not signal a reused pid.
