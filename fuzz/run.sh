@@ -34,12 +34,13 @@ sources_for ()
     duration) echo common/utils/parse-duration.c ;;
     qga-reply) echo plugins/vmdisk/qga-reply.c ;;
     params) echo filters/fleece/params.c filters/fleece/quiesce.c \
-                 filters/fleece/quiesce-marker.c \
+                 filters/fleece/quiesce-marker.c common/utils/proc-alive.c \
                  filters/fleece/control.c common/utils/parse-duration.c \
                  fuzz/stubs.c fuzz/stub-control-serve.c ;;
     control-proto) echo filters/fleece/control-proto.c \
                         filters/fleece/quiesce.c \
                         filters/fleece/quiesce-marker.c \
+                        common/utils/proc-alive.c \
                         common/utils/parse-duration.c fuzz/stubs.c ;;
     *) echo "fuzz/run.sh: unknown target $1" >&2; exit 1 ;;
   esac

@@ -31,7 +31,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +41,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "proc-alive.h"
 #include "quiesce-marker.h"
 
 #define MARKER_NAME "quiesce-command.frozen"
@@ -130,55 +130,6 @@ marker_path (void)
   return path ? path : "";
 }
 
-/* From /proc/PID/stat ("PID (COMM) STATE ..."; COMM may hold ')'):
- * the program name into name, and the state letter.  0, or -1 if it
- * cannot be read (ENOENT: no such process).
- */
-static int
-proc_stat (const char *pid, char *name, size_t len, char *state)
-{
-  char proc[64], stat[512] = "", *lp, *rp;
-  FILE *fp;
-
-  snprintf (proc, sizeof proc, "/proc/%s/stat", pid);
-  fp = fopen (proc, "re");
-  if (fp == NULL)
-    return -1;
-  if (fgets (stat, sizeof stat, fp) == NULL)
-    stat[0] = '\0';
-  fclose (fp);
-  lp = strchr (stat, '(');
-  rp = strrchr (stat, ')');
-  if (lp == NULL || rp == NULL || rp[1] != ' ') {
-    errno = ENOENT;             /* it vanished while we read */
-    return -1;
-  }
-  snprintf (name, len, "%.*s", (int) (rp - lp - 1), lp + 1);
-  *state = rp[2];
-  return 0;
-}
-
-/* Is pid a running nbdkit other than us?  "nbdkit" is the program we
- * run as (under a checker, the loader or valgrind, not "nbdkit").  A
- * zombie is dead: a killed daemon stays one until init reaps it.
- */
-static bool
-live_nbdkit (long pid)
-{
-  char spid[32], ours[64] = "nbdkit", theirs[64];
-  char state, our_state;
-
-  if (pid <= 0 || pid == (long) getpid ())
-    return false;
-  if (kill ((pid_t) pid, 0) == -1 && errno == ESRCH)
-    return false;
-  snprintf (spid, sizeof spid, "%ld", pid);
-  if (proc_stat (spid, theirs, sizeof theirs, &state) == -1)
-    return errno != ENOENT;     /* cannot tell: assume it is alive */
-  proc_stat ("self", ours, sizeof ours, &our_state);
-  return strcmp (theirs, ours) == 0 && state != 'Z' && state != 'X';
-}
-
 /* Was the marker text buf written for our command? */
 static bool
 same_command (const char *buf)
@@ -212,7 +163,7 @@ marker_check (long *pid, char *why, size_t why_len)
   buf[n] = '\0';
   if (strncmp (buf, "pid=", 4) == 0)
     *pid = strtol (buf + 4, NULL, 10);
-  if (live_nbdkit (*pid)) {
+  if (proc_alive_same_program (*pid)) {
     snprintf (why, why_len, "the crash-recovery marker %s belongs to the "
               "running nbdkit pid %ld: give each guest its own "
               "quiesce-state-dir=", path, *pid);

@@ -5,10 +5,10 @@
  * It is written (to a temporary name, then renamed) before every
  * freeze and removed after the thaw debt is paid; its presence at
  * start means an earlier run may have died with the guest frozen.
- * A marker whose pid is alive and runs a program called nbdkit
- * belongs to another live instance and is left alone; a pid that is
- * gone, reused by another program, or equal to ours (containers
- * reuse pids) is dead.
+ * A marker whose pid is alive (not a zombie) and runs the same
+ * program as we do (common/utils/proc-alive.h) belongs to another live
+ * instance and is left alone; a pid that is gone, a zombie, reused by
+ * another program, or equal to ours (containers reuse pids) is dead.
  *
  * Not handled: two live nbdkit instances for one target (the second
  * sees the first's marker as live and leaves it; their freezes are
@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include <nbdkit-plugin.h>
 
 #include "qga-reply.h"
+#include "proc-alive.h"
 #include "quiesce-marker.h"
 
 static char *dir, *path;
@@ -148,27 +148,6 @@ marker_remove (void)
     nbdkit_debug ("vmdisk: cannot remove %s: %m", path);
 }
 
-/* Does pid still run nbdkit (other than us)? */
-static int
-live_nbdkit (long pid)
-{
-  char proc[64], comm[64] = "";
-  FILE *fp;
-
-  if (pid <= 0 || pid == (long) getpid ())
-    return 0;
-  if (kill ((pid_t) pid, 0) == -1 && errno == ESRCH)
-    return 0;
-  snprintf (proc, sizeof proc, "/proc/%ld/comm", pid);
-  fp = fopen (proc, "r");
-  if (fp == NULL)
-    return errno == ENOENT ? 0 : 1;
-  if (fgets (comm, sizeof comm, fp) == NULL)
-    comm[0] = '\0';
-  fclose (fp);
-  return strncmp (comm, "nbdkit", 6) == 0;
-}
-
 int
 marker_find_stale (long *pid, char *target, size_t target_len)
 {
@@ -188,7 +167,7 @@ marker_find_stale (long *pid, char *target, size_t target_len)
       snprintf (target, target_len, "%s", line + 7);
   }
   fclose (fp);
-  if (live_nbdkit (*pid)) {
+  if (proc_alive_same_program (*pid)) {
     nbdkit_debug ("vmdisk: %s belongs to the running nbdkit pid %ld; "
                   "left alone", path, *pid);
     return 0;
