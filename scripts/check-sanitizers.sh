@@ -3,15 +3,9 @@
 # scripts/check.sh.  Exits non-zero on any failing test or any report.
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite
 #      except the real-guest tests (tests/test-guest-*, test-e2e-*:
-#      minutes of QEMU each, and QEMU is not what is under test here)
-#      and the tests that make nbdkit parse JSON (test-control-*, and
-#      test-fault-sigkill.sh, whose vmdisk talks to a guest agent): with
-#      libasan preloaded into Debian's (uninstrumented) nbdkit, glibc's
-#      locale lock is found corrupted and json-c's newlocale blocks
-#      forever (a small json-c program alone does not; the cause is not
-#      found, and it is not in our code).  That code is covered by
-#      valgrind (stage 3), by ASan in tests/quiesce-driver (the agent
-#      code outside nbdkit) and by the ASan libFuzzer targets (stage 4).
+#      minutes of QEMU each, and QEMU is not what is under test here).
+#      nbdkit runs with the runtime preloaded, plus
+#      tests/sanitizers/earlyinit.c (it says which deadlock it avoids).
 #   2. ThreadSanitizer: the concurrency stress test.
 #   3. valgrind memcheck: the nbdkit-level tests of the filter.
 #   4. libFuzzer: each fuzzer for FUZZ_SECONDS (default 20), fuzz/run.sh.
@@ -70,14 +64,13 @@ build ()
   fi
 }
 
-# suite_tests DIR: the tests/ TESTS list minus the real-guest tests and
-# those that make nbdkit parse JSON (see the top of this file).
+# suite_tests DIR: the tests/ TESTS list minus the real-guest tests.
 suite_tests ()
 {
   make -s -C "$1/tests" Makefile > /dev/null
   make -s -C "$1/tests" -f Makefile -f /dev/stdin print-tests \
     <<<'print-tests: ; @echo $(TESTS)' | tr ' ' '\n' |
-    grep -v -E '^test-(guest-|e2e-|control-|fault-sigkill)' | tr '\n' ' '
+    grep -v -E '^test-(guest-|e2e-)' | tr '\n' ' '
 }
 
 # check_reports STAGE: fail if any checker wrote a report.
@@ -114,11 +107,11 @@ tests_pass ()
 # find the wrapper first on PATH too.
 export PATH="$top/_build-src/tests/sanitizers/bin:$PATH"
 
-# nofreelocale DIR: the preload tests/sanitizers/nofreelocale.c.
-nofreelocale ()
+# earlyinit DIR: the preload tests/sanitizers/earlyinit.c.
+earlyinit ()
 {
-  gcc -shared -fPIC -o "$1/nofreelocale.so" tests/sanitizers/nofreelocale.c
-  export FLEECE_NOFREELOCALE="$top/$1/nofreelocale.so"
+  gcc -shared -fPIC -o "$1/earlyinit.so" tests/sanitizers/earlyinit.c
+  export FLEECE_EARLYINIT="$top/$1/earlyinit.so"
 }
 
 stage_asan ()
@@ -130,7 +123,7 @@ stage_asan ()
   # system libraries' own suppressed (lsan.supp says why).
   # detect_odr_violation=0: the plugin and the filter each link their
   # own copy of common/utils, and nbdkit loads both, globally.
-  nofreelocale _build-asan
+  earlyinit _build-asan
   export FLEECE_WRAP=asan FLEECE_REPORT_DIR="$reports"
   export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:detect_odr_violation=0:log_path=$reports/asan"
   export LSAN_OPTIONS="suppressions=$top/tests/sanitizers/lsan.supp:print_suppressions=0"
@@ -148,7 +141,7 @@ stage_tsan ()
   build _build-tsan gcc "-fsanitize=thread -g -O1 $no_trunc" \
     common/utils plugins/vmdisk filters/fleece
   make -s -C _build-tsan/tests test-fleece-stress > /dev/null
-  nofreelocale _build-tsan
+  earlyinit _build-tsan
   FLEECE_WRAP=tsan FLEECE_REPORT_DIR="$reports" \
   TSAN_OPTIONS="halt_on_error=1:exitcode=66:log_path=$reports/tsan:suppressions=$top/tests/sanitizers/tsan.supp" \
     make -C _build-tsan/tests check TESTS=test-fleece-stress.sh |
@@ -164,6 +157,7 @@ valgrind_tests="test-fleece-content.sh test-fleece-extents.sh
   test-fleece-fast-zero.sh test-fleece-lifecycle.sh
   test-fleece-store-full.sh test-fleece-plugin-read-error.sh
   test-vmdisk-write.sh test-fault-snapshot-readonly.sh
+  test-fault-store-eio.sh test-fleece-allow-peer.sh
   test-control-protocol.sh test-control-status.sh"
 
 stage_valgrind ()
