@@ -1,46 +1,45 @@
 /* nbdkit-fleece: vmdisk, guest quiesce through libvirt.
  *
- * Design: every operation (resolve, freeze, thaw, status) is one job
- * run on its own detached worker thread: connect if needed, look the
- * domain up by UUID or name (every time: the domain may be defined,
- * started or restarted while nbdkit runs), check it is running, then
- * make the one libvirt call.  The caller waits for the job on a
- * condition variable until the deadline and then gives up waiting;
- * that is the hard bound, whatever libvirt or libvirtd do.
- * libvirt's own bound is the domain's agent response timeout, which
- * by default is "block forever": with set-agent-timeout (the default)
- * each agent call first sets it to the seconds left before the
- * deadline, so libvirtd also gives up and releases the domain's agent
- * job (otherwise an abandoned freeze would hold that job and block our
- * own thaw).  guest-fsfreeze-status passes its timeout directly.
+ * Design: every operation (resolve, freeze, thaw, status) is one call:
+ * connect if needed, look the domain up by UUID or name (every time:
+ * the domain may be defined, started or restarted while nbdkit runs),
+ * check it is running, then make the one libvirt call.  Each call runs
+ * as a job of qga-job.c on its own detached worker thread, which the
+ * caller waits for until the deadline and then gives up waiting; that
+ * is the hard bound, whatever libvirt or libvirtd do.  libvirt's own
+ * bound is the domain's agent response timeout, which by default is
+ * "block forever": with set-agent-timeout (the default) each agent
+ * call first sets it to the seconds left before the deadline, so
+ * libvirtd also gives up and releases the domain's agent job
+ * (otherwise an abandoned freeze would hold that job and block our own
+ * thaw).  guest-fsfreeze-status passes its timeout directly.
  *
- * States of a job: running -> done (results valid), or running ->
- * abandoned (the caller left; the worker finishes alone and frees the
- * job).  Each job has two references (caller and worker) counted
- * under job->lock; the last one frees it.
+ * A struct call holds one call's parameters and results.  It belongs
+ * to its job: the worker writes the results, the caller reads them
+ * only if the job is done, and the job frees the call (and its
+ * connection reference) when both have let go.
  *
- * The connection: cached in conn, made by the first job (that is,
+ * The connection: cached in conn, made by the first call (that is,
  * after nbdkit forked), and re-made when a call fails with a
  * connection error (libvirtd restarted): the domain lookup, which is
- * the first call of every job, is then retried once on a new
- * connection.  Jobs hold their own reference (virConnectRef), so the
- * cache may be replaced while an abandoned job still runs.
+ * the first step of every call, is then retried once on a new
+ * connection.  Calls hold their own reference (virConnectRef), so the
+ * cache may be replaced while an abandoned call still runs.
  *
  * Errors: the worker turns virGetLastError (thread-local, so read on
  * the worker) into one line naming the domain, the cause and the fix,
  * followed by libvirt's own message.
  *
  * Not handled: an abandoned call still running in libvirtd at unload;
- * close waits a bounded time for workers, then leaves.
+ * close waits a bounded time for workers (qga_job_drain), then leaves.
  *
  * Locking: conn is only touched by callers, which quiesce.c
- * serialises.  nr_workers is protected by workers_lock.
+ * serialises; a call's fields as qga-job.h says.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +50,8 @@
 #include <libvirt/virterror.h>
 #include <nbdkit-plugin.h>
 
-#include "cleanup.h"
 #include "monotime.h"
+#include "qga-job.h"
 #include "qga-libvirt.h"
 #include "qga-libvirt-errors.h"
 #include "qga-reply.h"
@@ -62,11 +61,7 @@ static const char *const op_names[] = {
   "look up", "freeze", "thaw", "guest-fsfreeze-status"
 };
 
-struct job {
-  pthread_mutex_t lock;         /* protects refs, done */
-  pthread_cond_t cond;          /* signalled when done */
-  unsigned refs;
-  bool done;
+struct call {
   enum op op;
   char *const *mountpoints;
   size_t nr;
@@ -83,9 +78,6 @@ struct job {
 static const char *uri, *domain;
 static bool set_timeout;
 static virConnectPtr conn;
-static pthread_mutex_t workers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t workers_cond = PTHREAD_COND_INITIALIZER;
-static unsigned nr_workers;
 
 static void
 describe (char *buf, size_t len)
@@ -110,44 +102,44 @@ lookup (virConnectPtr c)
 
 /* Connect (or reuse), find the domain, check it runs.  NULL on error. */
 static virDomainPtr
-open_domain (struct job *job)
+open_domain (struct call *call)
 {
   virDomainPtr dom = NULL;
   int attempt, active;
 
   for (attempt = 0; attempt < 2 && dom == NULL; attempt++) {
-    if (job->conn == NULL) {
-      job->conn = virConnectOpen (uri);
-      if (job->conn == NULL) {
-        lv_error_reason (domain, "connect", job->reason,
-                       sizeof job->reason);
+    if (call->conn == NULL) {
+      call->conn = virConnectOpen (uri);
+      if (call->conn == NULL) {
+        lv_error_reason (domain, "connect", call->reason,
+                         sizeof call->reason);
         return NULL;
       }
     }
-    dom = lookup (job->conn);
+    dom = lookup (call->conn);
     if (dom == NULL) {
-      lv_error_reason (domain, "look up", job->reason, sizeof job->reason);
-      job->gone = lv_error_no_domain ();
+      lv_error_reason (domain, "look up", call->reason, sizeof call->reason);
+      call->gone = lv_error_no_domain ();
       if (attempt > 0 || !lv_error_conn_dead ())
         return NULL;
       nbdkit_debug ("vmdisk: libvirt connection lost, reconnecting");
-      virConnectClose (job->conn);
-      job->conn = NULL;
+      virConnectClose (call->conn);
+      call->conn = NULL;
     }
   }
   if (dom == NULL)
     return NULL;
-  virDomainGetUUIDString (dom, job->uuid);
+  virDomainGetUUIDString (dom, call->uuid);
   active = virDomainIsActive (dom);
   if (active != 1) {
-    job->gone = active == 0;
+    call->gone = active == 0;
     if (active == 0)
-      qga_reasonf (job->reason, sizeof job->reason, "libvirt domain '%s': "
+      qga_reasonf (call->reason, sizeof call->reason, "libvirt domain '%s': "
                    "domain is not running (start it; quiescing needs a "
                    "running guest)", domain);
     else
-      lv_error_reason (domain, "check state of", job->reason,
-                       sizeof job->reason);
+      lv_error_reason (domain, "check state of", call->reason,
+                       sizeof call->reason);
     virDomainFree (dom);
     return NULL;
   }
@@ -155,11 +147,11 @@ open_domain (struct job *job)
 }
 
 static void
-bound_agent (struct job *job, virDomainPtr dom)
+bound_agent (struct call *call, virDomainPtr dom)
 {
   if (!set_timeout)
     return;
-  if (virDomainAgentSetResponseTimeout (dom, job->agent_timeout, 0) == -1) {
+  if (virDomainAgentSetResponseTimeout (dom, call->agent_timeout, 0) == -1) {
     virErrorPtr e = virGetLastError ();
 
     nbdkit_debug ("vmdisk: domain '%s': cannot set the agent response "
@@ -169,7 +161,7 @@ bound_agent (struct job *job, virDomainPtr dom)
 }
 
 static int
-agent_status (struct job *job, virDomainPtr dom)
+agent_status (struct call *call, virDomainPtr dom)
 {
   char *text;
   json_object *reply, *ret;
@@ -178,10 +170,10 @@ agent_status (struct job *job, virDomainPtr dom)
 
   text = virDomainQemuAgentCommand (dom, "{\"execute\":"
                                     "\"guest-fsfreeze-status\"}",
-                                    job->agent_timeout, 0);
+                                    call->agent_timeout, 0);
   if (text == NULL) {
-    lv_error_reason (domain, "query (guest-fsfreeze-status)", job->reason,
-                       sizeof job->reason);
+    lv_error_reason (domain, "query (guest-fsfreeze-status)", call->reason,
+                     sizeof call->reason);
     return -1;
   }
   if (vmdisk_debug_agent)
@@ -191,7 +183,7 @@ agent_status (struct job *job, virDomainPtr dom)
                                  why, sizeof why) == 0)
     r = qga_reply_status (ret, why, sizeof why);
   if (r == -1)
-    qga_reasonf (job->reason, sizeof job->reason, "libvirt domain '%s': %s",
+    qga_reasonf (call->reason, sizeof call->reason, "libvirt domain '%s': %s",
                  domain, why);
   json_object_put (reply);
   free (text);
@@ -199,140 +191,108 @@ agent_status (struct job *job, virDomainPtr dom)
 }
 
 static void
-run_op (struct job *job, virDomainPtr dom)
+run_op (struct call *call, virDomainPtr dom)
 {
-  switch (job->op) {
+  switch (call->op) {
   case OP_RESOLVE:
-    job->r = 0;
+    call->r = 0;
     break;
   case OP_FREEZE:
-    bound_agent (job, dom);
-    job->r = virDomainFSFreeze (dom, (const char **) job->mountpoints,
-                                job->nr, 0);
-    if (job->r == -1)
-      lv_error_reason (domain, "freeze the filesystems of", job->reason,
-                       sizeof job->reason);
-    else if ((size_t) job->r < job->nr) {
-      qga_reasonf (job->reason, sizeof job->reason, "libvirt domain '%s': "
+    bound_agent (call, dom);
+    call->r = virDomainFSFreeze (dom, (const char **) call->mountpoints,
+                                 call->nr, 0);
+    if (call->r == -1)
+      lv_error_reason (domain, "freeze the filesystems of", call->reason,
+                       sizeof call->reason);
+    else if ((size_t) call->r < call->nr) {
+      qga_reasonf (call->reason, sizeof call->reason, "libvirt domain '%s': "
                    "mountpoint not found: the guest froze %d of the %zu "
                    "mountpoints given (check mountpoint=)", domain,
-                   job->r, job->nr);
-      job->r = -1;
+                   call->r, call->nr);
+      call->r = -1;
     }
     break;
   case OP_THAW:
-    bound_agent (job, dom);
-    job->r = virDomainFSThaw (dom, NULL, 0, 0);
-    if (job->r == -1)
-      lv_error_reason (domain, "thaw the filesystems of", job->reason,
-                       sizeof job->reason);
+    bound_agent (call, dom);
+    call->r = virDomainFSThaw (dom, NULL, 0, 0);
+    if (call->r == -1)
+      lv_error_reason (domain, "thaw the filesystems of", call->reason,
+                       sizeof call->reason);
     break;
   case OP_STATUS:
-    job->r = agent_status (job, dom);
+    call->r = agent_status (call, dom);
     break;
   }
 }
 
+/* The job's fn: runs on the worker. */
 static void
-job_unref (struct job *job)
+call_main (void *vp)
 {
-  bool last;
-
-  pthread_mutex_lock (&job->lock);
-  last = --job->refs == 0;
-  pthread_mutex_unlock (&job->lock);
-  if (!last)
-    return;
-  if (job->conn)
-    virConnectClose (job->conn);
-  pthread_mutex_destroy (&job->lock);
-  pthread_cond_destroy (&job->cond);
-  free (job);
-}
-
-static void *
-worker (void *vp)
-{
-  struct job *job = vp;
+  struct call *call = vp;
   virDomainPtr dom;
 
-  job->r = -1;
-  dom = open_domain (job);
+  call->r = -1;
+  dom = open_domain (call);
   if (dom) {
-    run_op (job, dom);
+    run_op (call, dom);
     virDomainFree (dom);
   }
-  if (job->r == -1)
-    job->conn_dead = lv_error_conn_dead ();
-  pthread_mutex_lock (&job->lock);
-  job->done = true;
-  pthread_cond_broadcast (&job->cond);
-  pthread_mutex_unlock (&job->lock);
-  job_unref (job);
-  pthread_mutex_lock (&workers_lock);
-  nr_workers--;
-  pthread_cond_broadcast (&workers_cond);
-  pthread_mutex_unlock (&workers_lock);
-  return NULL;
+  if (call->r == -1)
+    call->conn_dead = lv_error_conn_dead ();
 }
 
-static struct job *
-new_job (enum op op, char *const *mountpoints, size_t nr, uint64_t left)
+/* The job's free_data: when the caller and the worker have let go. */
+static void
+free_call (void *vp)
 {
-  struct job *job = calloc (1, sizeof *job);
-  pthread_condattr_t attr;
+  struct call *call = vp;
 
-  if (job == NULL)
-    return NULL;
-  if (pthread_condattr_init (&attr) != 0) {
-    free (job);
+  if (call->conn)
+    virConnectClose (call->conn);
+  free (call);
+}
+
+/* A job for op, not started, with its call in *callp.  NULL if out of
+ * memory.
+ */
+static struct qga_job *
+new_job (enum op op, char *const *mountpoints, size_t nr, uint64_t left,
+         struct call **callp)
+{
+  struct call *call = calloc (1, sizeof *call);
+  struct qga_job *job = NULL;
+
+  if (call)
+    job = qga_job_new (call_main, free_call, call);
+  if (job == NULL) {
+    free (call);
     return NULL;
   }
-  pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-  pthread_mutex_init (&job->lock, NULL);
-  pthread_cond_init (&job->cond, &attr);
-  pthread_condattr_destroy (&attr);
-  job->refs = 2;
-  job->op = op;
-  job->mountpoints = mountpoints;
-  job->nr = nr;
-  job->agent_timeout = (int) ((left + NS_PER_SEC - 1) / NS_PER_SEC);
+  call->op = op;
+  call->mountpoints = mountpoints;
+  call->nr = nr;
+  call->agent_timeout = (int) ((left + NS_PER_SEC - 1) / NS_PER_SEC);
   if (conn) {
     virConnectRef (conn);
-    job->conn = conn;
+    call->conn = conn;
   }
+  *callp = call;
   return job;
 }
 
-/* Wait until the job is done or the deadline passes.  True if done. */
-static bool
-wait_job (struct job *job, uint64_t deadline)
-{
-  struct timespec ts = { .tv_sec = deadline / NS_PER_SEC,
-                         .tv_nsec = deadline % NS_PER_SEC };
-  bool done;
-
-  pthread_mutex_lock (&job->lock);
-  while (!job->done &&
-         pthread_cond_timedwait (&job->cond, &job->lock, &ts) != ETIMEDOUT)
-    ;
-  done = job->done;
-  pthread_mutex_unlock (&job->lock);
-  return done;
-}
-
-/* After a finished job: cache its connection, or drop a dead one. */
+/* After a finished call: cache its connection, or drop a dead one. */
 static void
-adopt_conn (struct job *job)
+adopt_conn (struct call *call)
 {
-  if (job->conn_dead || job->conn != conn) {
+  if (call->conn_dead || call->conn != conn) {
     if (conn)
       virConnectClose (conn);
     conn = NULL;
   }
-  if (!job->conn_dead && job->conn && conn == NULL) {
-    virConnectRef (job->conn);
-    conn = job->conn;
+  if (!call->conn_dead && call->conn && conn == NULL) {
+    virConnectRef (call->conn);
+    conn = call->conn;
   }
 }
 
@@ -343,58 +303,41 @@ static int
 run_job (enum op op, uint64_t deadline, char *const *mountpoints,
          size_t nr, char *uuid, size_t uuid_len, char *reason, size_t len)
 {
-  struct job *job = NULL;
-  pthread_attr_t tattr;
-  pthread_t thread;
+  struct call *call = NULL;
+  struct qga_job *job = NULL;
   uint64_t now = monotime_ns ();
-  int err = ENOMEM, r = -1;
-  bool done;
+  int err, r = -1;
 
   if (now < deadline)
-    job = new_job (op, mountpoints, nr, deadline - now);
+    job = new_job (op, mountpoints, nr, deadline - now, &call);
   if (job == NULL) {
     qga_reasonf (reason, len, "libvirt domain '%s': cannot %s: %s", domain,
                  op_names[op], now >= deadline ? "no time left before the "
                  "deadline" : "out of memory");
     return -1;
   }
-  pthread_mutex_lock (&workers_lock);
-  nr_workers++;
-  pthread_mutex_unlock (&workers_lock);
-  err = pthread_attr_init (&tattr);
-  if (err == 0) {
-    pthread_attr_setdetachstate (&tattr, PTHREAD_CREATE_DETACHED);
-    err = pthread_create (&thread, &tattr, worker, job);
-    pthread_attr_destroy (&tattr);
-  }
+  err = qga_job_start (job);
   if (err != 0) {
     errno = err;
     qga_reasonf (reason, len, "libvirt domain '%s': cannot start a thread "
                  "to %s: %m", domain, op_names[op]);
-    pthread_mutex_lock (&workers_lock);
-    nr_workers--;
-    pthread_mutex_unlock (&workers_lock);
-    job->refs = 1;
-    job_unref (job);
-    return -1;
   }
-  done = wait_job (job, deadline);
-  if (done) {
-    r = job->r;
+  else if (qga_job_wait (job, deadline)) {
+    r = call->r;
     if (r == -1)
-      qga_reasonf (reason, len, "%s", job->reason);
-    if (r == -1 && op == OP_STATUS && job->gone)
+      qga_reasonf (reason, len, "%s", call->reason);
+    if (r == -1 && op == OP_STATUS && call->gone)
       r = 0;                    /* a guest that is not running is thawed */
     if (uuid)
-      snprintf (uuid, uuid_len, "%s", job->uuid);
-    adopt_conn (job);
+      snprintf (uuid, uuid_len, "%s", call->uuid);
+    adopt_conn (call);
   }
   else
     qga_reasonf (reason, len, "libvirt domain '%s': no answer to %s within "
                  "%" PRIu64 " ms (libvirtd or the guest agent is stuck; the "
                  "call goes on in the background)", domain, op_names[op],
                  (deadline - now) / NS_PER_MS);
-  job_unref (job);
+  qga_job_release (job);
   return r;
 }
 
@@ -429,20 +372,15 @@ static void
 close_backend (void)
 {
   uint64_t end = monotime_ns () + 2 * NS_PER_SEC;
-  struct timespec ts = { .tv_sec = end / NS_PER_SEC,
-                         .tv_nsec = end % NS_PER_SEC };
+  unsigned left;
 
   if (conn)
     virConnectClose (conn);
   conn = NULL;
-  pthread_mutex_lock (&workers_lock);
-  while (nr_workers > 0 &&
-         pthread_cond_timedwait (&workers_cond, &workers_lock, &ts) == 0)
-    ;
-  if (nr_workers > 0)
+  left = qga_job_drain (end);
+  if (left > 0)
     nbdkit_debug ("vmdisk: %u libvirt call(s) still running at unload",
-                  nr_workers);
-  pthread_mutex_unlock (&workers_lock);
+                  left);
 }
 
 /* libvirt prints every error on stderr by default; we report ours. */
@@ -465,18 +403,11 @@ const struct qga_backend *
 qga_libvirt_backend (const char *uri_, const char *domain_,
                      bool set_agent_timeout)
 {
-  pthread_condattr_t attr;
-
   virInitialize ();
   virSetErrorFunc (NULL, ignore_error);
   uri = uri_;
   domain = domain_;
   set_timeout = set_agent_timeout;
-  if (pthread_condattr_init (&attr) == 0) {
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_destroy (&workers_cond);
-    pthread_cond_init (&workers_cond, &attr);
-    pthread_condattr_destroy (&attr);
-  }
+  qga_job_init ();
   return &backend;
 }

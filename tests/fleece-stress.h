@@ -1,0 +1,128 @@
+/* nbdkit-fleece: test-fleece-stress, what its three files share.
+ *
+ * test-fleece-stress.c: the design, the shared state, the controller
+ * (generations, snapshot opens, in-flight requests) and main.
+ * fleece-stress-check.c: failure reports, content checks, the data
+ * pattern, random ranges, libnbd helpers.
+ * fleece-stress-clients.c: the range table, live writers, snapshot
+ * readers.
+ *
+ * Locking: `lock` protects model, the range table, the counters and
+ * the flags (ops_done is also read without it, atomically, for the
+ * hot zone).  `expect` is written by the controller only while no
+ * reader runs.  Each libnbd handle is used by one thread only.
+ */
+#ifndef FLEECE_STRESS_H
+#define FLEECE_STRESS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libnbd.h>
+
+#define MAXREQ 4096             /* in flight, plus held across an open */
+#define QDEPTH 4
+
+enum op { OP_WRITE, OP_ZERO, OP_TRIM };
+
+/* A live request, in the range table from issue until acknowledged
+ * (or, if in flight across a snapshot open, until the open completed).
+ */
+struct req {
+  uint64_t off;
+  uint32_t len;
+  enum op op;
+  uint64_t seq;                 /* identifies the data of a write */
+  uint64_t issue_tick, ack_tick; /* order of issues and acks */
+  bool ambiguous;               /* in flight across a snapshot open */
+  bool acked;
+  unsigned *inflight;           /* the issuing thread's counter */
+  uint8_t *buf;
+};
+
+/* Written only before the threads start. */
+extern const char *op_name[];
+extern char live_uri[512], snap_uri[512];
+extern uint64_t size;
+extern uint32_t bs;
+extern uint64_t hot;            /* bytes in the hot zone */
+
+/* Under lock (see above). */
+extern pthread_mutex_t lock;
+extern pthread_cond_t cond;
+extern uint8_t *model, *expect;
+extern struct req *table[MAXREQ];
+extern size_t ntable;
+extern bool window_open, paused, stopping;
+extern uint64_t ops_done, inflight_total;
+extern uint64_t generation;     /* current snapshot generation */
+extern uint64_t stat_reads;     /* atomic */
+
+/* ---- fleece-stress-check.c ---- */
+
+/* Print "test-fleece-stress: FAIL: " and the message, exit 1.  The
+ * first thread to fail reports; the others wait for the exit.
+ */
+extern void die (const char *fs, ...)
+  __attribute__ ((noreturn, format (printf, 1, 2)));
+
+/* die with libnbd's error if r is -1. */
+extern void check_nbd (int r, const char *what);
+
+/* Compare got with expected for [off, off+len); die on a mismatch,
+ * after printing where and the first differing bytes.
+ */
+extern void compare (const char *what, uint64_t off,
+                     const uint8_t *expected, const uint8_t *got,
+                     size_t len);
+
+/* Fill buf with what op (a write with sequence number seq, or a zero
+ * or trim) leaves at [off, off+len).
+ */
+extern void fill (uint8_t *buf, enum op op, uint64_t seq, uint64_t off,
+                  uint32_t len);
+
+/* The next number of the xorshift64* generator with state *s. */
+extern uint64_t rnd (uint64_t *s);
+
+/* A random range, half of them in the moving hot zone: 1 byte to a
+ * block mostly, up to 4 blocks, and sometimes up to big bytes.
+ */
+extern void pick_range (uint64_t *s, uint32_t big, uint64_t *off,
+                        uint32_t *len);
+
+/* A new handle connected to uri (dies on error). */
+extern struct nbd_handle *connect_to (const char *uri);
+
+/* Shut h down and close it (dies on error). */
+extern void disconnect (struct nbd_handle *h);
+
+/* The generation number in a snapshot connection's description. */
+extern uint64_t snapshot_generation (struct nbd_handle *h);
+
+/* Read all of h synchronously and compare it with image. */
+extern void read_all (struct nbd_handle *h, const uint8_t *image,
+                      const char *what);
+
+/* Start fn on a new thread, given a malloc'd seed state fn frees. */
+extern void start_thread (pthread_t *t, void *(*fn) (void *),
+                          uint64_t seed);
+
+/* ---- fleece-stress-clients.c ---- */
+
+/* Remove r from the range table and free it.  Call with lock held. */
+extern void remove_req (struct req *r);
+
+/* A live writer thread (for start_thread): random requests, QDEPTH in
+ * flight, until stopping; none while paused.
+ */
+extern void *writer (void *arg);
+
+/* A snapshot reader thread (for start_thread): random reads of this
+ * generation's snapshot, each compared with expect.
+ */
+extern void *reader (void *arg);
+
+#endif /* FLEECE_STRESS_H */
