@@ -80,13 +80,16 @@ target (void)
   return desc;
 }
 
-/* After a failed thaw: try again later, backing off up to 4 s. */
+/* After a failed thaw: try again later, backing off up to 4 s.  The
+ * watchdog may be asleep until frozen-max: wake it to see retry_at.
+ */
 static void
 schedule_retry (void)
 {
   retry_at = monotime_ns () + retry_ns;
   if (retry_ns < RETRY_MAX_NS)
     retry_ns *= 2;
+  pthread_cond_signal (&wake);
 }
 
 static uint64_t
