@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every libvirt call is bounded: with a "libvirtd" that accepts the
 # connection and never answers, freeze and status give up at their
-# deadline (freeze-timeout) with a clear reason instead of hanging.
+# deadline (freeze-timeout) with a clear reason instead of hanging, and
+# the settings that abandoned calls read stay allocated at unload.
 source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 
@@ -22,3 +23,7 @@ drive domain=vm1 "uri=qemu+unix:///system?socket=$tmpdir/silent.sock" \
 expect "^freeze -> -1 .*libvirt domain 'vm1': no answer to look up within [0-9]+ ms"
 expect '^thaw -> 0 '
 expect "^status -> -1 .*no answer to guest-fsfreeze-status within"
+# The abandoned calls still run at unload (nobody answers them): the
+# settings they read (uri, domain) must stay allocated.
+expect_err 'vmdisk: 2 libvirt call\(s\) still running at unload'
+expect_err 'not freeing the quiesce settings: 2 call\(s\) still use them'

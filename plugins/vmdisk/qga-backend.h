@@ -46,8 +46,11 @@ struct qga_backend {
   /* 1 frozen, 0 thawed, -1 unknown (with a reason). */
   int (*status) (uint64_t deadline_ns, char *reason, size_t len);
 
-  /* Drop connections and wait (bounded) for background work. */
-  void (*close) (void);
+  /* Drop connections and wait (bounded) for background work.  Returns
+   * how many calls are still running: the strings and the mountpoint
+   * array given to the backend must then stay allocated.
+   */
+  unsigned (*close) (void);
 };
 
 /* -D vmdisk.agent=1: log every agent exchange in full. */

@@ -31,7 +31,9 @@
  * followed by libvirt's own message.
  *
  * Not handled: an abandoned call still running in libvirtd at unload;
- * close waits a bounded time for workers (qga_job_drain), then leaves.
+ * close waits a bounded time for workers (qga_job_drain), then leaves
+ * and says how many still run, so that the caller keeps uri, domain
+ * and the mountpoints (which they read) allocated.
  *
  * Locking: conn is only touched by callers, which quiesce.c
  * serialises; a call's fields as qga-job.h says.
@@ -368,7 +370,7 @@ status (uint64_t deadline, char *reason, size_t len)
 }
 
 /* Drop the connection, then give running workers up to 2 seconds. */
-static void
+static unsigned
 close_backend (void)
 {
   uint64_t end = monotime_ns () + 2 * NS_PER_SEC;
@@ -381,6 +383,7 @@ close_backend (void)
   if (left > 0)
     nbdkit_debug ("vmdisk: %u libvirt call(s) still running at unload",
                   left);
+  return left;
 }
 
 /* libvirt prints every error on stderr by default; we report ours. */

@@ -410,10 +410,11 @@ guard_start (void)
   return 0;
 }
 
-void
+unsigned
 guard_stop (void)
 {
   char reason[512] = "";
+  unsigned busy = 0;
 
   if (started) {
     {
@@ -432,6 +433,7 @@ guard_stop (void)
     pthread_cond_destroy (&wake);
   }
   if (cfg.backend)
-    cfg.backend->close ();
+    busy = cfg.backend->close ();
   cfg.backend = NULL;
+  return busy;
 }

@@ -30,8 +30,9 @@ extern void guard_configure (const struct guard_config *cfg);
 extern int guard_start (void);
 
 /* From .cleanup: stop the watchdog, pay any thaw debt (bounded), close
- * the backend.  Safe if guard_start never ran.
+ * the backend.  Safe if guard_start never ran.  Returns how many
+ * backend calls are still running (see qga_backend.close).
  */
-extern void guard_stop (void);
+extern unsigned guard_stop (void);
 
 #endif /* VMDISK_QUIESCE_GUARD_H */

@@ -205,11 +205,16 @@ void
 vmdisk_quiesce_cleanup (void)
 {
   size_t i;
+  unsigned busy = configured ? guard_stop () : 0;
 
-  if (configured)
-    guard_stop ();
   configured = false;
   marker_free ();
+  if (busy > 0) {
+    /* Abandoned libvirt calls still read these: leave them. */
+    nbdkit_debug ("vmdisk: not freeing the quiesce settings: %u call(s) "
+                  "still use them", busy);
+    return;
+  }
   for (i = 0; i < nr_mountpoints; i++)
     free (mountpoints[i]);
   free (mountpoints);
