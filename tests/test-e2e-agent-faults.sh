@@ -20,7 +20,7 @@
 #    state).  vmdisk's thaw debt must thaw it, without any new snapshot.
 #    The freeze is held long enough for the kill as in
 #    test-e2e-crash.sh: fleece waits at its barrier for a guest trim
-#    that nbdkit's delay filter, below fleece, holds for 15 s.
+#    that nbdkit's delay filter, below fleece, holds for 30 s.
 #
 # The faults are made in the guest by /qga-fault.sh
 # (tests/guest/qga-fault.sh), which talks to the test through a mailbox
@@ -37,7 +37,7 @@ sock=$GUEST_VMDIR/nbd.sock
 e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
   --filter="$FLEECE" --filter=delay "$VMDISK" file="$E2E_DISK" \
   domain="$GUEST_DOM" uri="$GUEST_URI" state-dir="$tmpdir/state" \
-  delay-trim=15 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
+  delay-trim=30 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
 e2e_boot
 
 # fault MODE: start /qga-fault.sh MODE in the guest, detached.
