@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vmdisk quiesce against a misbehaving guest agent (the fake): garbage
 # and partial JSON, an agent that never answers the freeze (bounded
-# wait, then status and thaw), a freeze that fails after freezing (we
+# wait, then status and thaw; if that thaw fails, the watchdog retries
+# and a caller does not wait again), a freeze that fails after freezing (we
 # thaw), a thaw that fails because Windows VSS already thawed
 # (reported, not hidden), and a disabled command.
 source "$srcdir/functions.sh"
@@ -39,6 +40,21 @@ drive $qs -- freeze
 expect '^freeze -> -1 .*agent not answering guest-fsfreeze-freeze in time.*thawed 2 filesystem'
 expect_log_seq "$log" guest-fsfreeze-freeze guest-fsfreeze-status guest-fsfreeze-thaw
 print_window "$log"
+stop_fake
+
+# The same, and the rollback's thaw fails too: the caller's thaw right
+# after fails at once (no second bounded wait: the retry is pending),
+# and the watchdog thaws 1 s later.
+: > "$log"
+start_fake "$log" --on guest-fsfreeze-freeze=hang \
+  --on guest-fsfreeze-thaw=error:GenericError:busy@1
+drive $qs -- freeze thaw \
+  "wait-log:$tmpdir/driver.err:thawed 2 filesystem:10000" status
+expect '^freeze -> -1 .*agent not answering.*the thaw after it failed too'
+expect '^thaw -> -1 \([0-9]+ ms\): the last thaw of .* failed; the watchdog retries it in [0-9]+ ms'
+expect '^wait-log thawed 2 filesystem -> found'
+expect '^status -> 0 '
+test "$(log_count "$log" guest-fsfreeze-thaw)" = 2
 stop_fake
 
 # A freeze that errors after freezing: the agent's error comes first,

@@ -24,7 +24,9 @@
  * further, because a freeze sent to a hung agent runs when the agent
  * recovers, and the guest then stays frozen until the next retry.
  * Failed retries are logged as errors at attempts 1, 2, 4, 8, ...
- * (a dead agent does not flood the log).  A freeze of
+ * (a dead agent does not flood the log).  A caller's thaw while a
+ * retry is pending fails at once (the rollback of a failed freeze has
+ * just tried; the filter then thaws too).  A freeze of
  * 0 filesystems returns 0 and is still owed a thaw (qemu-ga enters its
  * frozen state even then).  A new freeze while a debt is unpaid first
  * pays it.
@@ -292,6 +294,15 @@ thaw (char *reason, size_t len)
 
   if (cfg.backend == NULL)
     return not_configured (reason, len);
+  if (owed && retry_at > monotime_ns ()) {
+    /* A thaw has just failed (the rollback's): do not make the caller
+     * wait for another bounded failure; the watchdog retries.
+     */
+    qga_reasonf (reason, len, "the last thaw of %s failed; the watchdog "
+                 "retries it in %" PRIu64 " ms", target (),
+                 (retry_at - monotime_ns ()) / NS_PER_MS);
+    return -1;
+  }
   reason[0] = '\0';
   return thaw_locked (reason, len);
 }
