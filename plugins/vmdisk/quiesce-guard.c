@@ -32,9 +32,12 @@
  * pays it.
  *
  * Bounds: each backend call gets its own deadline, now +
- * freeze-timeout (for a freeze, the earlier of that and the caller's
- * deadline).  So freeze returns by its deadline, except that a failed
- * one adds a status query and a thaw, each bounded by freeze-timeout.
+ * freeze-timeout; within a freeze, the earlier of that and the
+ * caller's deadline, for the wait for the lock (the watchdog may be
+ * retrying a thaw) and the debt's thaw too.  A freeze while a failed
+ * thaw's retry is pending fails at once.  So freeze returns by its
+ * deadline, except that a failed freeze adds a status query and a
+ * thaw, each bounded by freeze-timeout.
  *
  * Locking rule: one mutex, lock, is held for the whole of every
  * provider call (freeze, thaw, status) and every watchdog action, so
@@ -49,7 +52,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nbdkit-plugin.h>
 
@@ -114,11 +119,12 @@ pay_debt (void)
   marker_remove ();
 }
 
-/* Thaw the owed debt; on failure ask whether the guest thawed anyway
- * (Windows VSS thaws by itself after 10 s and then fails the thaw).
+/* Thaw the owed debt by until; on failure ask whether the guest
+ * thawed anyway (Windows VSS thaws by itself after 10 s and then fails
+ * the thaw).
  */
 static int
-thaw_locked (char *reason, size_t len)
+thaw_locked (uint64_t until, char *reason, size_t len)
 {
   char why[512] = "";
   int r, s;
@@ -127,13 +133,13 @@ thaw_locked (char *reason, size_t len)
     nbdkit_debug ("vmdisk: thaw: nothing frozen by us");
     return 0;
   }
-  r = cfg.backend->thaw (bound (), reason, len);
+  r = cfg.backend->thaw (until, reason, len);
   if (r >= 0) {
     nbdkit_debug ("vmdisk: thawed %d filesystem(s)", r);
     pay_debt ();
     return r;
   }
-  s = cfg.backend->status (bound (), why, sizeof why);
+  s = cfg.backend->status (until, why, sizeof why);
   if (s == 0) {
     qga_reason_append (reason, len, "the guest is not frozen now (%s), so "
                        "it thawed before our thaw: the freeze may not have "
@@ -177,20 +183,22 @@ rollback (char *reason, size_t len)
   }
 }
 
-/* A marker left by a dead earlier run: thaw whatever it froze. */
+/* A marker left by a dead earlier run: thaw whatever it froze, by
+ * until.
+ */
 static void
-recover (void)
+recover (uint64_t until)
 {
   char why[512] = "";
   int s, t;
 
-  s = cfg.backend->status (bound (), why, sizeof why);
+  s = cfg.backend->status (until, why, sizeof why);
   if (s != 0) {
     if (s == -1)
       nbdkit_debug ("vmdisk: recovery: status unknown (%s); thawing "
                     "anyway", why);
     why[0] = '\0';
-    t = cfg.backend->thaw (bound (), why, sizeof why);
+    t = cfg.backend->thaw (until, why, sizeof why);
     if (t == -1) {
       nbdkit_error ("vmdisk: warning: %s may have been left frozen by an "
                     "earlier nbdkit (pid %ld) and cannot be thawed now: %s; "
@@ -224,14 +232,21 @@ freeze_locked (uint64_t deadline, char *reason, size_t len)
   if (deadline > t0 + cfg.freeze_timeout)
     deadline = t0 + cfg.freeze_timeout;
   if (recovery)
-    recover ();
+    recover (deadline);
   if (recovery) {
     qga_reasonf (reason, len, "%s may still be frozen by an earlier nbdkit "
                  "(pid %ld) and cannot be checked; not freezing", target (),
                  stale_pid);
     return -1;
   }
-  if (owed && thaw_locked (reason, len) == -1 && owed) {
+  if (owed && retry_at > t0) {
+    qga_reasonf (reason, len, "an earlier freeze of %s is still owed a "
+                 "thaw (the last thaw failed; the watchdog retries it in "
+                 "%" PRIu64 " ms): not freezing again before it is thawed",
+                 target (), (retry_at - t0) / NS_PER_MS);
+    return -1;
+  }
+  if (owed && thaw_locked (deadline, reason, len) == -1 && owed) {
     qga_reason_append (reason, len, "not freezing again before the "
                        "earlier freeze is thawed");
     return -1;
@@ -280,31 +295,53 @@ not_configured (char *reason, size_t len)
 static int
 freeze (uint64_t deadline_ns, char *reason, size_t len)
 {
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+  uint64_t until = monotime_ns () + cfg.freeze_timeout;
+  struct timespec ts;
+  int r, err;
 
-  if (cfg.backend == NULL)
-    return not_configured (reason, len);
-  return freeze_locked (deadline_ns, reason, len);
+  /* The watchdog may hold the lock for a thaw retry (a thaw and a
+   * status, each up to freeze-timeout): wait for it only until the
+   * deadline.
+   */
+  if (until > deadline_ns)
+    until = deadline_ns;
+  ts.tv_sec = until / NS_PER_SEC;
+  ts.tv_nsec = until % NS_PER_SEC;
+  err = pthread_mutex_clocklock (&lock, CLOCK_MONOTONIC, &ts);
+  if (err == ETIMEDOUT) {
+    qga_reasonf (reason, len, "vmdisk: the watchdog was still thawing (a "
+                 "failed thaw's retry, or the recovery after an earlier "
+                 "nbdkit died) at the freeze's deadline: not freezing");
+    return -1;
+  }
+  if (err != 0)
+    abort ();
+  r = cfg.backend ? freeze_locked (deadline_ns, reason, len)
+    : not_configured (reason, len);
+  pthread_mutex_unlock (&lock);
+  return r;
 }
 
 static int
 thaw (char *reason, size_t len)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
+  uint64_t now;
 
   if (cfg.backend == NULL)
     return not_configured (reason, len);
-  if (owed && retry_at > monotime_ns ()) {
+  now = monotime_ns ();
+  if (owed && retry_at > now) {
     /* A thaw has just failed (the rollback's): do not make the caller
      * wait for another bounded failure; the watchdog retries.
      */
     qga_reasonf (reason, len, "the last thaw of %s failed; the watchdog "
                  "retries it in %" PRIu64 " ms", target (),
-                 (retry_at - monotime_ns ()) / NS_PER_MS);
+                 (retry_at - now) / NS_PER_MS);
     return -1;
   }
   reason[0] = '\0';
-  return thaw_locked (reason, len);
+  return thaw_locked (bound (), reason, len);
 }
 
 static int
@@ -337,7 +374,7 @@ watchdog_step (void)
   struct timespec ts;
 
   if (recovery && now >= next_try) {
-    recover ();
+    recover (bound ());
     next_try = UINT64_MAX;      /* then only before the next freeze */
     return;
   }
@@ -351,7 +388,7 @@ watchdog_step (void)
     else
       nbdkit_debug ("vmdisk: retrying the failed thaw of %s (attempt %u)",
                     target (), retries + 1);
-    if (thaw_locked (reason, sizeof reason) == -1) {
+    if (thaw_locked (bound (), reason, sizeof reason) == -1) {
       retries++;
       if ((retries & (retries - 1)) == 0)
         nbdkit_error ("vmdisk: watchdog thaw failed (attempt %u): %s",
@@ -436,7 +473,7 @@ guard_stop (void)
     pthread_join (watchdog_thread, NULL);
     {
       ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
-      if (owed && thaw_locked (reason, sizeof reason) == -1)
+      if (owed && thaw_locked (bound (), reason, sizeof reason) == -1)
         nbdkit_error ("vmdisk: thaw at unload failed: %s (the marker stays "
                       "for the next start)", reason);
       started = false;
