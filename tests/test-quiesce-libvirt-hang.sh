@@ -2,7 +2,8 @@
 # Every libvirt call is bounded: with a "libvirtd" that accepts the
 # connection and never answers, freeze and status give up at their
 # deadline (freeze-timeout) with a clear reason instead of hanging, and
-# the settings that abandoned calls read stay allocated at unload.
+# the settings that abandoned calls read stay allocated at unload, and
+# in nbdkit the plugin stays mapped for them.
 source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 
@@ -27,3 +28,17 @@ expect "^status -> -1 .*no answer to guest-fsfreeze-status within"
 # settings they read (uri, domain) must stay allocated.
 expect_err 'vmdisk: 2 libvirt call\(s\) still running at unload'
 expect_err 'not freeing the quiesce settings: 2 call\(s\) still use them'
+
+# The same in nbdkit, which dlcloses the plugin after .cleanup: the
+# plugin pins itself in memory for the calls still running (they would
+# return into unmapped code), and nbdkit exits cleanly.
+truncate -s 1M "$tmpdir/disk.img"
+nbdkit -U - -v --filter="$FLEECE" "$VMDISK" file="$tmpdir/disk.img" \
+  domain=vm1 "uri=qemu+unix:///system?socket=$tmpdir/silent.sock" \
+  state-dir="$tmpdir/state" freeze-timeout=500ms \
+  --run 'nbdinfo --no-content "nbd+unix:///snapshot?socket=$unixsocket"' \
+  > "$tmpdir/nbdkit.out" 2> "$tmpdir/nbdkit.err" ||
+  { cat "$tmpdir/nbdkit.err" >&2; echo "$0: FAIL: nbdkit failed" >&2; exit 1; }
+grep -E 'crash-consistent: freeze failed: .*no answer to look up' "$tmpdir/nbdkit.out"
+grep 'plugin pinned in memory for the calls still running' "$tmpdir/nbdkit.err" ||
+  { tail -n 20 "$tmpdir/nbdkit.err" >&2; echo "$0: FAIL: not pinned" >&2; exit 1; }

@@ -21,7 +21,9 @@
  *
  * Not handled: cancelling.  A fn that never returns keeps its thread
  * and its data, and stays counted in nr_workers; qga_job_drain gives
- * up at its deadline and the plugin may be unloaded with it running.
+ * up at its deadline.  It then pins this module in memory
+ * (RTLD_NODELETE): nbdkit dlcloses the plugin after .cleanup, and a
+ * worker that returned into unmapped code would crash nbdkit at exit.
  * Nothing limits how many abandoned jobs pile up either; the caller's
  * own serialisation and deadlines keep that small.
  *
@@ -31,12 +33,15 @@
  */
 #include <config.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include <nbdkit-plugin.h>
 
 #include "cleanup.h"
 #include "monotime.h"
@@ -171,6 +176,21 @@ qga_job_wait (struct qga_job *job, uint64_t deadline_ns)
   return job->done;
 }
 
+/* Keep the object holding this code loaded after nbdkit's dlclose. */
+static void
+pin_module (void)
+{
+  Dl_info info;
+
+  if (dladdr ((void *) pin_module, &info) == 0 || info.dli_fname == NULL ||
+      dlopen (info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == NULL)
+    nbdkit_debug ("vmdisk: cannot pin the plugin in memory for the calls "
+                  "still running: %s", dlerror () ? : "dladdr failed");
+  else
+    nbdkit_debug ("vmdisk: plugin pinned in memory for the calls still "
+                  "running");
+}
+
 unsigned
 qga_job_drain (uint64_t deadline_ns)
 {
@@ -181,5 +201,7 @@ qga_job_drain (uint64_t deadline_ns)
   while (nr_workers > 0 &&
          pthread_cond_timedwait (&workers_cond, &workers_lock, &ts) == 0)
     ;
+  if (nr_workers > 0)
+    pin_module ();
   return nr_workers;
 }
