@@ -52,8 +52,9 @@
 # Restarting libvirtd: every test using libvirtd holds a shared lock
 # (flock -s on $_guest_state/daemon.lock) from guest_libvirt_up to its
 # exit; guest_libvirtd_stop converts it to an exclusive one (bounded
-# wait), so a test that restarts libvirtd never pulls it from under
-# another test of a parallel `make check`, and the others wait for it.
+# wait) and guest_libvirtd_start back to a shared one, so a test that
+# restarts libvirtd never pulls it from under another test of a
+# parallel `make check`, and the others wait while it is down.
 # The daemons themselves never inherit the lock.  A libvirtd started
 # again by a test is stopped at exit like one the test started first.
 #
@@ -179,6 +180,7 @@ guest_libvirtd_start ()
     _guest_daemon_up libvirtd ) 9> "$_guest_state/lock" &&
     _guest_libvirtd_answers ||
     { echo "$0: FAIL: libvirtd did not start again" >&2; exit 1; }
+  flock -s "$_guest_share_fd"   # let the other libvirt tests go on
 }
 
 # Stop the daemons we started, once no other live test uses them.
