@@ -47,6 +47,18 @@ cleanup_pid ()
   _cleanup_pids+=("$1")
 }
 
+# forget_pid PID: PID is gone (dead and waited for, or a zombie that
+# init reaps): drop it from the cleanup list, so that the exit trap
+# never signals a reused pid.
+forget_pid ()
+{
+  local i
+  for i in "${!_cleanup_pids[@]}"; do
+    [ "${_cleanup_pids[$i]}" = "$1" ] && unset "_cleanup_pids[$i]"
+  done
+  return 0
+}
+
 # requires CMD [ARGS...]: fail unless the command runs.
 requires ()
 {

@@ -57,7 +57,7 @@ dead_pid=$E2E_PID
 e2e_nbdkit_kill KILL
 echo "nbdkit $dead_pid killed with SIGKILL while the guest was frozen"
 wait "$info_pid" && e2e_fail "the snapshot connection succeeded"
-_e2e_forget "$info_pid"
+forget_pid "$info_pid"
 [ "$(guest_freeze_status)" = frozen ] ||
   e2e_fail "the guest was thawed before nbdkit was restarted"
 [ -e "$marker" ] || e2e_fail "the marker went away with nbdkit"

@@ -13,10 +13,14 @@
 #      fails: the marker stays, the next snapshot is crash-consistent
 #      (quiesce=auto, with the reason) or refused (quiesce=require) and
 #      nothing is frozen again; once thaw works, the marker is cleared.
-# Then the parameter's errors.
+# Then: a marker whose pid is now a live nbdkit that started after the
+# marker's time (a reused pid) is stale; a FIFO by the marker's name
+# does not block nbdkit; the parameter's errors.
 source "$srcdir/functions.sh"
 requires nbdkit --filter=delay null --dump-plugin
 requires /usr/bin/python3 -c 'import nbd'
+requires nbdinfo --version
+requires timeout --version
 
 disk="$tmpdir/disk.img"
 state="$tmpdir/state"
@@ -100,15 +104,26 @@ start ()
   pid=$(cat "$tmpdir/nbdkit.pid")
 }
 
-# stop [-9]: until it is gone or a zombie (init may reap it late; the
-# filter counts a zombie as dead).
+# wait_gone PID: until PID is gone or a zombie (init may reap it late;
+# the filter counts a zombie as dead), bounded.
+wait_gone ()
+{
+  local i
+  for i in $(seq 1 600); do
+    [ -e "/proc/$1" ] || return 0
+    grep -Eq '^[0-9]+ \(.*\) [ZX] ' "/proc/$1/stat" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "pid $1 did not exit"
+}
+
+# stop [-9]: until it is gone or a zombie; then the exit trap must not
+# signal its pid again (it may be reused by then).
 stop ()
 {
   kill ${1:-} "$pid"
-  while [ -e "/proc/$pid" ] &&
-        ! grep -Eq '^[0-9]+ \(.*\) [ZX] ' "/proc/$pid/stat" 2>/dev/null; do
-    sleep 0.05
-  done
+  wait_gone "$pid"
+  forget_pid "$pid"
   rm -f "$sock"
 }
 
@@ -121,7 +136,9 @@ import sys; open(sys.argv[1], "wb").write(bytes((i * 7) % 253 for i in range(1 <
 
 echo "== A: killed at the barrier, after 'freeze' returned"
 echo ok > "$tmpdir/mode"
-start --filter=delay -- delay-write=30
+# The held write dies with the kill; 300 s only keeps it held however
+# slow the machine (ASan) is until then.
+start --filter=delay -- delay-write=300
 $c write > /dev/null 2>&1 &
 cleanup_pid $!
 wait_grep "$tmpdir/nbdkit.log" 'delay: pwrite'
@@ -176,7 +193,7 @@ stop -9
 echo thawfail > "$tmpdir/mode"
 fpid=$(cat "$tmpdir/freeze.pid")
 echo > "$tmpdir/fifo"           # let the orphaned 'freeze' finish
-while kill -0 "$fpid" 2>/dev/null; do sleep 0.05; done
+wait_gone "$fpid"
 frozen; has_marker
 start
 wait_grep "$tmpdir/nbdkit.log" "warning: nbdkit pid $dead died .* ran '$cmd thaw': '$cmd thaw' failed \(exit status 1\)"
@@ -208,6 +225,46 @@ thawed; no_marker
 echo "ok: thaw works again: marker cleared, then: $d"
 stop
 
+echo "== a reused pid: a live nbdkit that started after the marker's time"
+# Not the marker's writer: the marker is stale, thawed for at start.
+other_sock="$tmpdir/other.sock"
+start_nbdkit "$tmpdir/other.pid" "$other_sock" null
+opid=$(cat "$tmpdir/other.pid")
+printf 'pid=%s\ncommand=%s\ntime=2000-01-01T00:00:00Z\n' "$opid" "$cmd" > "$marker"
+: > "$tmpdir/frozen"; : > "$log"
+d=$(nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
+      quiesce-state-dir="$state" \
+      --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" \
+      2> "$tmpdir/reuse.log") || { cat "$tmpdir/reuse.log" >&2; fail "reuse: nbdkit"; }
+grep -q "warning: nbdkit pid $opid died between 'freeze' and 'thaw'.* ok, marker removed" \
+  "$tmpdir/reuse.log" || { cat "$tmpdir/reuse.log" >&2; fail "reuse: no recovery"; }
+grep -Eq 'application-consistent: 2 filesystems frozen' <<<"$d" || fail "reuse: description '$d'"
+expect_calls "thaw;freeze;thaw;"
+thawed; no_marker
+pid=$opid sock=$other_sock stop
+echo "ok: pid $opid (a live nbdkit, started after the marker's time) is not its writer"
+
+echo "== a FIFO by the marker's name does not block nbdkit"
+mkfifo -m 0600 "$marker"
+: > "$log"
+start
+for i in $(seq 1 300); do
+  grep -q "warning: the crash-recovery marker $marker is not a regular file: remove it" \
+    "$tmpdir/nbdkit.log" && break
+  sleep 0.05
+done
+if [ "$i" = 300 ]; then
+  : 3<> "$marker"               # release an open() blocked on it, then fail
+  fail "no warning for a FIFO marker"
+fi
+d=$(snapshot)
+grep -q "crash-consistent: the crash-recovery marker $marker is not a regular file" <<<"$d" ||
+  fail "FIFO: description '$d'"
+expect_calls ""
+stop
+rm -f "$marker"
+echo "ok: FIFO marker: $d"
+
 echo "== parameters"
 expect_fail_msg "quiesce-state-dir=$tmpdir/s: needs quiesce-command=" \
   nbdkit --filter="$FLEECE" null quiesce-state-dir="$tmpdir/s" --run true
@@ -224,16 +281,22 @@ if [ "$(id -u)" = 0 ]; then
 else
   other=/                       # owned by root
 fi
+# Owner and creation are checked after nbdkit's -u switch, in
+# .after_fork, which fails the start: with -f nbdkit exits (with --run
+# it would not; timeout only bounds a regression).
 expect_fail_msg "quiesce-state-dir=$other: owned by uid [0-9]+, not by the nbdkit user .*: chown it" \
-  nbdkit --filter="$FLEECE" null quiesce-command="$cmd" \
-  quiesce-state-dir="$other" --run true
+  timeout 20 nbdkit -f -U "$tmpdir/f.sock" --filter="$FLEECE" null \
+  quiesce-command="$cmd" quiesce-state-dir="$other"
+rm -f "$tmpdir/f.sock"            # bound before .after_fork failed
 expect_fail_msg "quiesce-state-dir=$tmpdir/no/such: cannot create it" \
-  nbdkit --filter="$FLEECE" null quiesce-command="$cmd" \
-  quiesce-state-dir="$tmpdir/no/such" --run true
+  timeout 20 nbdkit -f -U "$tmpdir/f.sock" --filter="$FLEECE" null \
+  quiesce-command="$cmd" quiesce-state-dir="$tmpdir/no/such"
+rm -f "$tmpdir/f.sock"
 # A relative DIR is made absolute (nbdkit changes to / when it forks)
-# and created 0700.
-out=$(cd "$tmpdir" && nbdkit -v --filter="$FLEECE" null \
-        quiesce-command="$cmd" quiesce-state-dir=rel --run true 2>&1)
+# and created 0700 (before nbdkit serves: the client waits for it).
+out=$(cd "$tmpdir" && nbdkit -v -U - --filter="$FLEECE" null \
+        quiesce-command="$cmd" quiesce-state-dir=rel \
+        --run 'nbdinfo --size "$uri"' 2>&1)
 grep -q "crash-recovery marker: $tmpdir/rel/quiesce-command.frozen" <<<"$out" ||
   fail "relative quiesce-state-dir not made absolute: $out"
 [ "$(stat -c %a "$tmpdir/rel")" = 700 ] || fail "$tmpdir/rel not created 0700"

@@ -3,7 +3,7 @@
 # SIGKILL; the next start finds its marker, sees the guest frozen,
 # thaws it and warns.  A marker whose guest is already thawed is
 # removed quietly; a guest unreachable at start is checked before the
-# next freeze.
+# next freeze; a FIFO in the marker's place is reported, not waited on.
 source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 
@@ -75,3 +75,13 @@ expect_err "was left frozen by an earlier nbdkit \(pid $first\)"
 expect '^freeze -> 2 '
 expect '^thaw -> 2 '
 test ! -e "$marker"
+stop_fake
+
+# 6. Something else in the marker's place (a FIFO would block a plain
+#    open for ever): reported, nbdkit starts and freezes normally.
+mkfifo "$marker"
+start_fake "$log"
+drive $qs -- freeze thaw
+expect_err "$marker is not a regular file: remove it"
+expect '^freeze -> 2 '
+rm -f "$marker"

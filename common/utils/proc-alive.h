@@ -1,19 +1,47 @@
 /* nbdkit-fleece: is the process that wrote a crash-recovery marker
  * still running?
  *
- * proc_alive_same_program (pid): true if pid is a live process (not a
- * zombie) running the same program as the caller (the name in
- * /proc/PID/stat: "nbdkit", or the loader's or valgrind's name when
- * nbdkit runs under a checker), and is not the caller.  A zombie is
- * dead: a killed daemon stays one until init reaps it.  When /proc
- * cannot be read for another reason than "no such process", it
- * answers true: a marker is then left alone rather than acted on.
+ * proc_alive_same_program (pid, written): true if pid is a live
+ * process (not a zombie) running the same program as the caller (the
+ * name in /proc/PID/stat: "nbdkit", or the loader's or valgrind's name
+ * when nbdkit runs under a checker), and is not the caller.  A zombie
+ * is dead: a killed daemon stays one until init reaps it.
+ *
+ * written is when the marker was written (PROC_ALIVE_NO_TIME if the
+ * marker does not say): a process that started more than
+ * PROC_ALIVE_SLACK seconds after it cannot be its writer (the writer
+ * died and its pid was reused, possibly by another nbdkit), so it is
+ * not alive.  The start time is /proc/PID/stat's starttime (clock
+ * ticks since boot) plus /proc/stat's btime; the slack covers the
+ * marker's whole-second time and btime's rounding.  Not handled: the
+ * wall clock stepped by more than the slack between the write and the
+ * check (an NTP step) may misjudge a live writer as dead, or the
+ * reverse.
+ *
+ * When it cannot tell, it answers true, so that a marker is left alone
+ * rather than acted on: /proc cannot be read for another reason than
+ * "no such process", or the process exists but is another user's (kill
+ * gives EPERM) and /proc does not show it (mounted with hidepid=).
  */
 #ifndef FLEECE_PROC_ALIVE_H
 #define FLEECE_PROC_ALIVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
-extern bool proc_alive_same_program (long pid);
+#define PROC_ALIVE_NO_TIME ((time_t) -1)
+#define PROC_ALIVE_SLACK 2      /* seconds */
+
+extern bool proc_alive_same_program (long pid, time_t written);
+
+/* The time of a marker's "time=" value, "YYYY-MM-DDTHH:MM:SSZ" (UTC;
+ * what proc_alive_format_utc writes), or PROC_ALIVE_NO_TIME if s does
+ * not start with one.
+ */
+extern time_t proc_alive_parse_utc (const char *s);
+
+/* Write t as "YYYY-MM-DDTHH:MM:SSZ" into buf (len >= 21). */
+extern void proc_alive_format_utc (time_t t, char *buf, size_t len);
 
 #endif /* FLEECE_PROC_ALIVE_H */

@@ -77,7 +77,8 @@ static int
 fleece_after_fork (nbdkit_backend *backend)
 {
   /* Before anything can freeze: thaw what a dead nbdkit left frozen. */
-  quiesce_after_fork ();
+  if (quiesce_after_fork () == -1)
+    return -1;
   if (snapshot_start (backend) == -1)
     return -1;
   return control_start ();

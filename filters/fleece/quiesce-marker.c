@@ -8,11 +8,16 @@
  *            stays, and the next freeze first retries the thaw.
  *   stale    written by a process that is no longer a running nbdkit
  *            (or, at start, by a process with our pid: containers
- *            reuse pids).  The next nbdkit thaws at start and again
- *            before every freeze until a thaw succeeds.
+ *            reuse pids; or by a pid now held by an nbdkit that
+ *            started after the marker's time=).  The next nbdkit thaws
+ *            at start and again before every freeze until a thaw
+ *            succeeds.
  *   foreign  written by a running nbdkit other than us, or for another
  *            command: two instances share DIR.  Left alone, and no
- *            freeze happens while it is there.
+ *            freeze happens while it is there.  So is anything by the
+ *            marker's name that is not a regular file (a FIFO would
+ *            block open() while the lifecycle lock is held: it is
+ *            opened O_NONBLOCK).
  *
  * Invariants: the marker exists, fsynced with its directory, before
  * 'PATH freeze' runs; it is created with O_EXCL, so one process never
@@ -63,26 +68,43 @@ marker_config (const char *value)
   return dir ? 1 : -1;
 }
 
+/* Check DIR.  nbdkit -u/-g switches user after .config_complete and
+ * before .after_fork, and the marker is used as the switched user.  So
+ * before the switch (as_user false) only what holds for any user is
+ * checked, if DIR exists: a directory (not a symlink), not writable by
+ * group or others.  After it (.after_fork, as_user true) DIR is also
+ * created (0700) if missing, and must be owned by the effective uid.
+ */
 static int
-check_dir (void)
+check_dir (bool as_user)
 {
   struct stat st;
 
-  if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
-    nbdkit_error ("quiesce-state-dir=%s: cannot create it: %m: give an "
-                  "existing directory, or one whose parent exists", dir);
+  if (as_user && mkdir (dir, 0700) == -1 && errno != EEXIST) {
+    nbdkit_error ("quiesce-state-dir=%s: cannot create it as uid %u: %m: "
+                  "give an existing directory, or one whose parent exists "
+                  "and is writable by the nbdkit user (after -u)", dir,
+                  (unsigned) geteuid ());
     return -1;
   }
-  if (lstat (dir, &st) == -1 || !S_ISDIR (st.st_mode)) {
+  if (lstat (dir, &st) == -1) {
+    if (!as_user)
+      return 0;                 /* not there yet: created after -u */
+    nbdkit_error ("quiesce-state-dir=%s: %m: give a directory that the "
+                  "nbdkit user (after -u) can reach", dir);
+    return -1;
+  }
+  if (!S_ISDIR (st.st_mode)) {
     nbdkit_error ("quiesce-state-dir=%s: not a directory (symlinks are "
                   "refused): give a directory for the crash-recovery "
                   "marker", dir);
     return -1;
   }
-  if (st.st_uid != geteuid ()) {
+  if (as_user && st.st_uid != geteuid ()) {
     nbdkit_error ("quiesce-state-dir=%s: owned by uid %u, not by the nbdkit "
-                  "user (uid %u): chown it or give another directory", dir,
-                  (unsigned) st.st_uid, (unsigned) geteuid ());
+                  "user (uid %u, after -u): chown it or give another "
+                  "directory", dir, (unsigned) st.st_uid,
+                  (unsigned) geteuid ());
     return -1;
   }
   if ((st.st_mode & 022) != 0) {
@@ -105,7 +127,7 @@ marker_config_complete (const char *cmd)
                   "plugin keeps its own: see its state-dir=)", dir);
     return -1;
   }
-  if (check_dir () == -1)
+  if (check_dir (false) == -1)
     return -1;
   command = cmd;
   free (path);
@@ -115,6 +137,18 @@ marker_config_complete (const char *cmd)
     return -1;
   }
   nbdkit_debug ("fleece: quiesce-command crash-recovery marker: %s", path);
+  return 0;
+}
+
+int
+marker_after_fork (void)
+{
+  if (path == NULL)
+    return 0;
+  if (check_dir (true) == -1)
+    return -1;
+  nbdkit_debug ("fleece: quiesce-state-dir %s checked as uid %u", dir,
+                (unsigned) geteuid ());
   return 0;
 }
 
@@ -140,19 +174,44 @@ same_command (const char *buf)
   return p && strncmp (p + 9, command, len) == 0 && p[9 + len] == '\n';
 }
 
-int
-marker_check (long *pid, char *why, size_t why_len)
+/* When was the marker text buf written (its last "time=" line)?
+ * PROC_ALIVE_NO_TIME if it does not say: the writer died while writing
+ * it, or an older version wrote it.
+ */
+static time_t
+written_at (const char *buf)
 {
-  char buf[8192];
+  const char *p, *last = NULL;
+
+  for (p = buf; (p = strstr (p, "\ntime=")) != NULL; p++)
+    last = p;
+  return last ? proc_alive_parse_utc (last + 6) : PROC_ALIVE_NO_TIME;
+}
+
+/* Read the marker into buf (NUL-terminated).  1, 0 if there is none,
+ * or -1 with why filled.  O_NONBLOCK: a FIFO by the marker's name must
+ * not block us (the caller holds the snapshot lifecycle lock), and
+ * only a regular file is a marker.
+ */
+static int
+read_marker (char *buf, size_t len, char *why, size_t why_len)
+{
+  struct stat st;
   ssize_t n = -1;
   int fd;
 
-  *pid = -1;
-  fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd == -1 && errno == ENOENT)
     return 0;
+  if (fd >= 0 && fstat (fd, &st) == 0 && !S_ISREG (st.st_mode)) {
+    close (fd);
+    snprintf (why, why_len, "the crash-recovery marker %s is not a regular "
+              "file: remove it (once the guest is known to be thawed)",
+              path);
+    return -1;
+  }
   if (fd >= 0) {
-    n = read (fd, buf, sizeof buf - 1);
+    n = read (fd, buf, len - 1);
     close (fd);
   }
   if (n == -1) {
@@ -161,9 +220,22 @@ marker_check (long *pid, char *why, size_t why_len)
     return -1;
   }
   buf[n] = '\0';
+  return 1;
+}
+
+int
+marker_check (long *pid, char *why, size_t why_len)
+{
+  char buf[8192];
+  int r;
+
+  *pid = -1;
+  r = read_marker (buf, sizeof buf, why, why_len);
+  if (r <= 0)
+    return r;
   if (strncmp (buf, "pid=", 4) == 0)
     *pid = strtol (buf + 4, NULL, 10);
-  if (proc_alive_same_program (*pid)) {
+  if (proc_alive_same_program (*pid, written_at (buf))) {
     snprintf (why, why_len, "the crash-recovery marker %s belongs to the "
               "running nbdkit pid %ld: give each guest its own "
               "quiesce-state-dir=", path, *pid);
@@ -229,13 +301,9 @@ int
 marker_create (char *why, size_t why_len)
 {
   char buf[8192], when[32];
-  struct timespec now;
-  struct tm tm;
   int fd, n, err = 0;
 
-  clock_gettime (CLOCK_REALTIME, &now);
-  gmtime_r (&now.tv_sec, &tm);
-  strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  proc_alive_format_utc (time (NULL), when, sizeof when);
   n = snprintf (buf, sizeof buf, "pid=%ld\ncommand=%s\ntime=%s\n",
                 (long) getpid (), command, when);
   if (n < 0 || (size_t) n >= sizeof buf) {

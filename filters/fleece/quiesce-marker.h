@@ -22,12 +22,21 @@
 extern int marker_config (const char *value);
 
 /* .config_complete.  With command NULL (no quiesce-command=), a
- * quiesce-state-dir= is an error.  Otherwise DIR is created (0700) if
- * missing and must be a directory (not a symlink) owned by the
- * effective uid and not writable by group or others.  0, or -1 after
- * one nbdkit_error naming quiesce-state-dir= and the fix.
+ * quiesce-state-dir= is an error.  Otherwise, if DIR exists, it must
+ * be a directory (not a symlink) not writable by group or others.
+ * Nothing is created or owner-checked here: nbdkit still runs as the
+ * user who started it, before any -u/-g switch.  0, or -1 after one
+ * nbdkit_error naming quiesce-state-dir= and the fix.
  */
 extern int marker_config_complete (const char *command);
+
+/* .after_fork (after nbdkit's -u/-g switch), before marker_settle:
+ * DIR is created (0700) if missing and must be a directory (not a
+ * symlink) owned by the effective uid and not writable by group or
+ * others.  0 (also when not enabled), or -1 after one nbdkit_error
+ * naming quiesce-state-dir= and the fix: nbdkit must not start.
+ */
+extern int marker_after_fork (void);
 
 /* True when quiesce-state-dir= was given (and accepted). */
 extern bool marker_enabled (void);
@@ -37,10 +46,12 @@ extern const char *marker_path (void);
 
 /* Is a thaw owed according to the marker?  0: no marker.  1: a marker
  * that we must thaw for: written by us (an earlier thaw failed), or
- * by a process that is no longer a running nbdkit; *pid is its pid
- * (-1 if unreadable: the writer died before finishing it).  -1: a
- * marker we must leave alone (a live nbdkit's, or written for another
- * quiesce-command), or it cannot be read; why says which.
+ * by a process that is no longer a running nbdkit (a running nbdkit
+ * that started after the marker's time= is not its writer); *pid is
+ * its pid (-1 if unreadable: the writer died before finishing it).
+ * -1: a marker we must leave alone (a live nbdkit's, or written for
+ * another quiesce-command, or not a regular file), or it cannot be
+ * read; why says which.  Never blocks (a FIFO is opened O_NONBLOCK).
  */
 extern int marker_check (long *pid, char *why, size_t why_len);
 

@@ -220,6 +220,11 @@ quiesce_after_fork (void)
 {
   char why[512] = "";
 
+  /* The state dir is checked only now, as the user nbdkit serves as
+   * (-u): a crash recovery that cannot work fails the start.
+   */
+  if (marker_after_fork () == -1)
+    return -1;
   if (command && marker_enabled ())
     marker_settle (true, thaw_command, why, sizeof why);
   return 0;

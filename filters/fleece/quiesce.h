@@ -40,11 +40,14 @@ extern int quiesce_config_complete (void);
 /* From .get_ready: look up the provider.  0 or -1. */
 extern int quiesce_get_ready (void);
 
-/* From .after_fork, before nbdkit serves and before the control
- * thread starts: with quiesce-state-dir=, thaw for a marker that a
- * dead nbdkit left (bounded by quiesce-timeout; one warning line).
- * Always 0: a failed thaw is retried before the next freeze, and
- * nbdkit must still serve the guest's disk.
+/* From .after_fork (after nbdkit's -u/-g switch), before nbdkit
+ * serves and before the control thread starts: with
+ * quiesce-state-dir=, check (and create) DIR as the serving user, then
+ * thaw for a marker that a dead nbdkit left (bounded by
+ * quiesce-timeout; one warning line).  -1 after nbdkit_error only
+ * when DIR is unusable (nbdkit must not start); a failed thaw still
+ * gives 0: it is retried before the next freeze, and nbdkit must
+ * still serve the guest's disk.
  */
 extern int quiesce_after_fork (void);
 

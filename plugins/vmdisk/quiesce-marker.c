@@ -8,7 +8,9 @@
  * A marker whose pid is alive (not a zombie) and runs the same
  * program as we do (common/utils/proc-alive.h) belongs to another live
  * instance and is left alone; a pid that is gone, a zombie, reused by
- * another program, or equal to ours (containers reuse pids) is dead.
+ * another program or by a process that started after the marker's
+ * time= (markers of older versions have none), or equal to ours
+ * (containers reuse pids) is dead.
  *
  * Not handled: two live nbdkit instances for one target (the second
  * sees the first's marker as live and leaves it; their freezes are
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nbdkit-plugin.h>
@@ -115,7 +118,7 @@ check_dir (char *reason, size_t len)
 int
 marker_write (const char *target, char *reason, size_t len)
 {
-  char tmp[4096];
+  char tmp[4096], when[32];
   FILE *fp;
   int fd;
 
@@ -131,7 +134,12 @@ marker_write (const char *target, char *reason, size_t len)
       close (fd);
     return -1;
   }
-  fprintf (fp, "pid=%ld\ntarget=%s\n", (long) getpid (), target);
+  /* time=: when, so that a later process with our pid is not taken
+   * for us (proc-alive.h).
+   */
+  proc_alive_format_utc (time (NULL), when, sizeof when);
+  fprintf (fp, "pid=%ld\ntarget=%s\ntime=%s\n", (long) getpid (), target,
+           when);
   if (fclose (fp) == EOF || rename (tmp, path) == -1) {
     qga_reasonf (reason, len, "cannot write the crash-recovery marker %s: "
                  "%m (fix state-dir=)", path);
@@ -148,15 +156,42 @@ marker_remove (void)
     nbdkit_debug ("vmdisk: cannot remove %s: %m", path);
 }
 
+/* The marker for reading, or NULL.  Never blocks: a FIFO put in its
+ * place would hang nbdkit's start (O_NONBLOCK), and only a regular
+ * file is read.
+ */
+static FILE *
+open_marker (void)
+{
+  struct stat st;
+  FILE *fp;
+  int fd;
+
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1)
+    return NULL;
+  if (fstat (fd, &st) == -1 || !S_ISREG (st.st_mode)) {
+    nbdkit_error ("vmdisk: warning: %s is not a regular file: remove it "
+                  "(once the guest is known to be thawed)", path);
+    close (fd);
+    return NULL;
+  }
+  fp = fdopen (fd, "r");
+  if (fp == NULL)
+    close (fd);
+  return fp;
+}
+
 int
 marker_find_stale (long *pid, char *target, size_t target_len)
 {
   char line[4096];
+  time_t written = PROC_ALIVE_NO_TIME;
   FILE *fp;
 
   *pid = -1;
   target[0] = '\0';
-  fp = path ? fopen (path, "r") : NULL;
+  fp = path ? open_marker () : NULL;
   if (fp == NULL)
     return 0;
   while (fgets (line, sizeof line, fp)) {
@@ -165,9 +200,11 @@ marker_find_stale (long *pid, char *target, size_t target_len)
       *pid = strtol (line + 4, NULL, 10);
     else if (strncmp (line, "target=", 7) == 0)
       snprintf (target, target_len, "%s", line + 7);
+    else if (strncmp (line, "time=", 5) == 0)
+      written = proc_alive_parse_utc (line + 5);
   }
   fclose (fp);
-  if (proc_alive_same_program (*pid)) {
+  if (proc_alive_same_program (*pid, written)) {
     nbdkit_debug ("vmdisk: %s belongs to the running nbdkit pid %ld; "
                   "left alone", path, *pid);
     return 0;

@@ -108,17 +108,6 @@ e2e_boot ()
   guest_wait_workload 10
 }
 
-# _e2e_forget PID: PID is gone (and waited for): drop it from the
-# cleanup list, so that the exit trap does not signal a reused pid.
-_e2e_forget ()
-{
-  local i
-  for i in "${!_cleanup_pids[@]}"; do
-    [ "${_cleanup_pids[$i]}" = "$1" ] && unset "_cleanup_pids[$i]"
-  done
-  return 0
-}
-
 e2e_nbdkit_start ()
 {
   E2E_LOG=$1 E2E_SOCK=$2
@@ -140,7 +129,7 @@ e2e_nbdkit_kill ()
     sleep 0.05
   done
   kill -0 "$E2E_PID" 2>/dev/null && e2e_fail "nbdkit $E2E_PID did not exit"
-  _e2e_forget "$E2E_PID"
+  forget_pid "$E2E_PID"
   rm -f "$E2E_SOCK" "$tmpdir/nbdkit.pid"
 }
 
@@ -223,7 +212,7 @@ e2e_release ()
   gen=$(sed -n 's/^fleece snapshot generation \([0-9]*\),.*/\1/p' <<<"$E2E_DESC")
   exec {_e2e_hold_fd}>&-
   wait "$_e2e_hold_pid" || e2e_fail "the snapshot connection failed"
-  _e2e_forget "$_e2e_hold_pid"
+  forget_pid "$_e2e_hold_pid"
   _e2e_hold_pid=
   rm -f "$tmpdir/hold.fifo" "$tmpdir/hold.out"
   e2e_log_wait "snapshot generation $gen ended" 30
