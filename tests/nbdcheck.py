@@ -2,6 +2,7 @@
 # (functions.sh puts this directory on PYTHONPATH).
 import errno
 import sys
+import time
 
 import nbd
 
@@ -22,3 +23,16 @@ def expect_err(what, err, fn, *args):
         print("ok: %s -> %s" % (what, errno.errorcode[err]))
         return
     fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
+
+
+def next_generation(open_snap, gen):
+    """Reopen the snapshot until it is a generation other than gen (the
+    old one ends asynchronously after its last connection closed):
+    open_snap() returns (handle, generation).  Bounded (10 s)."""
+    for _ in range(1000):
+        h, g = open_snap()
+        if g != gen:
+            return h, g
+        h.shutdown()
+        time.sleep(0.01)
+    fail("the snapshot never ended")

@@ -60,10 +60,10 @@ mount "\$dev" "$mnt"
 EOF
 
 cat > "$tmpdir/eio.py" <<'EOF'
-import errno, fcntl, os, struct, subprocess, sys, time
+import errno, fcntl, os, struct, subprocess, sys
 import nbd
 
-from nbdcheck import fail, expect_err
+from nbdcheck import fail, expect_err, next_generation
 
 sock, policy, mnt, newfs, model_file = sys.argv[1:6]
 B = 65536
@@ -183,14 +183,7 @@ print("ok: live image = model of acknowledged writes")
 # A fresh file system on fleece-dir, then end the snapshot.
 subprocess.run(["sh", newfs], check=True)
 snap.shutdown()
-for _ in range(1000):
-    snap, gen3 = open_snap()
-    if gen3 != gen:
-        break
-    snap.shutdown()
-    time.sleep(0.01)
-else:
-    fail("the snapshot never ended")
+snap, gen3 = next_generation(open_snap, gen)
 base = bytes(model)
 for blk in (P1, C, W):
     write(blk, b"next generation ", 400)

@@ -15,14 +15,14 @@ requires /usr/bin/python3 -c 'import nbd'
 requires mount --version
 
 cat > "$tmpdir/full.py" <<'EOF'
-import errno, sys, time
+import errno, sys
 import nbd
 
 sock, policy, case = sys.argv[1:4]
 live_uri = "nbd+unix:///?socket=" + sock
 snap_uri = "nbd+unix:///snapshot?socket=" + sock
 
-from nbdcheck import fail, expect_err
+from nbdcheck import fail, expect_err, next_generation
 
 def fill(tag, n):
     return (tag * (n // len(tag) + 1))[:n]
@@ -88,14 +88,7 @@ print("ok: live image exact")
 snap.shutdown()
 
 # The next generation is fresh and good.
-for _ in range(1000):
-    snap, gen3 = open_snap()
-    if gen3 != gen:
-        break
-    snap.shutdown()
-    time.sleep(0.01)
-else:
-    fail("the snapshot never ended")
+snap, gen3 = next_generation(open_snap, gen)
 if snap.pread(size, 0) != model:
     fail("%s does not equal the live image" % gen3)
 print("ok: %s is readable and exact" % gen3)
