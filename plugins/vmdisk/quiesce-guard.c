@@ -34,10 +34,9 @@
  * Bounds: each backend call gets its own deadline, now +
  * freeze-timeout; within a freeze, the earlier of that and the
  * caller's deadline, for the wait for the lock (the watchdog may be
- * retrying a thaw) and the debt's thaw too.  A freeze while a failed
- * thaw's retry is pending fails at once.  So freeze returns by its
- * deadline, except that a failed freeze adds a status query and a
- * thaw, each bounded by freeze-timeout.
+ * retrying a thaw), the debt's thaw and the recovery too.  So freeze
+ * returns by its deadline, except that a failed freeze adds a status
+ * query and a thaw, each bounded by freeze-timeout.
  *
  * Locking rule: one mutex, lock, is held for the whole of every
  * provider call (freeze, thaw, status) and every watchdog action, so
@@ -239,13 +238,7 @@ freeze_locked (uint64_t deadline, char *reason, size_t len)
                  stale_pid);
     return -1;
   }
-  if (owed && retry_at > t0) {
-    qga_reasonf (reason, len, "an earlier freeze of %s is still owed a "
-                 "thaw (the last thaw failed; the watchdog retries it in "
-                 "%" PRIu64 " ms): not freezing again before it is thawed",
-                 target (), (retry_at - t0) / NS_PER_MS);
-    return -1;
-  }
+  /* An unpaid debt first (the agent may be back), by our deadline. */
   if (owed && thaw_locked (deadline, reason, len) == -1 && owed) {
     qga_reason_append (reason, len, "not freezing again before the "
                        "earlier freeze is thawed");
