@@ -146,6 +146,12 @@ e2e_log_wait ()
   echo "$0: the last lines of $E2E_LOG (without I/O requests):" >&2
   e2e_log | grep -Ev ': (pread|pwrite|flush|trim|zero|extents) ' |
     tail -n 30 >&2
+  echo "$0: the last I/O requests of the section:" >&2
+  e2e_log | grep -E ': (pwrite|flush|trim|zero) ' | tail -n 10 >&2
+  if [ -n "${GUEST_VMDIR:-}" ] && [ -r "$GUEST_VMDIR/console.log" ]; then
+    echo "$0: the guest's console:" >&2
+    tail -n 15 "$GUEST_VMDIR/console.log" >&2
+  fi
   echo "$0: FAIL: no log line /$1/ within ${2:-30} s" >&2
   return 1
 }
