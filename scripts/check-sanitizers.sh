@@ -164,7 +164,7 @@ stage_valgrind ()
 (
   build _build-plain gcc "-g -O1 $no_trunc" common/utils plugins/vmdisk filters/fleece
   FLEECE_WRAP=valgrind FLEECE_REPORT_DIR="$reports" \
-    make -C _build-plain/tests check TESTS="$(echo $valgrind_tests)" |
+    make -C _build-plain/tests -j"$jobs" check TESTS="$(echo $valgrind_tests)" |
       grep -E '^(PASS|FAIL|ERROR|# )' || true
   tests_pass _build-plain valgrind
   check_reports valgrind
