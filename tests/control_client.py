@@ -6,8 +6,8 @@
 
 import json
 import socket
-import sys
 import time
+from nbdcheck import fail, ok
 
 # Every member a status reply must have (see the man page).
 STATUS_KEYS = (
@@ -20,13 +20,6 @@ STATUS_KEYS = (
     "broken-cause").split()
 
 
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def ok(msg):
-    print("ok:", msg)
 
 
 class Control:

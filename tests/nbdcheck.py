@@ -13,6 +13,11 @@ def fail(msg):
     sys.exit(1)
 
 
+def ok(msg):
+    """Report a check that passed."""
+    print("ok:", msg)
+
+
 def expect_err(what, err, fn, *args):
     """fn(*args) must fail with errno err (an errno constant)."""
     try:
@@ -20,7 +25,7 @@ def expect_err(what, err, fn, *args):
     except nbd.Error as e:
         if e.errnum != err:
             fail("%s: %s, expected %s" % (what, e, errno.errorcode[err]))
-        print("ok: %s -> %s" % (what, errno.errorcode[err]))
+        ok("%s -> %s" % (what, errno.errorcode[err]))
         return
     fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
 
@@ -28,11 +33,12 @@ def expect_err(what, err, fn, *args):
 def next_generation(open_snap, gen):
     """Reopen the snapshot until it is a generation other than gen (the
     old one ends asynchronously after its last connection closed):
-    open_snap() returns (handle, generation).  Bounded (10 s)."""
+    open_snap() returns a tuple (handle, generation, ...), which is
+    returned as it is.  Bounded (10 s)."""
     for _ in range(1000):
-        h, g = open_snap()
-        if g != gen:
-            return h, g
-        h.shutdown()
+        r = open_snap()
+        if r[1] != gen:
+            return r
+        r[0].shutdown()
         time.sleep(0.01)
-    fail("the snapshot never ended")
+    fail("generation %s never ended after its last connection closed" % gen)

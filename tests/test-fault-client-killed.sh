@@ -15,8 +15,9 @@ requires nbdkit --version
 requires /usr/bin/python3 -c 'import nbd'
 
 cat > "$tmpdir/client.py" <<'EOF2'
-import os, sys, time
+import os, sys
 import nbd
+from nbdcheck import fail, next_generation
 
 sock, role, ready = sys.argv[1:4]
 B = 4096
@@ -24,10 +25,6 @@ N = 256                                  # blocks written by the writer
 
 def uri(exp):
     return "nbd+unix:///%s?socket=%s" % (exp, sock)
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
 
 def block(seq, i):
     return (b"%08d:%04d;" % (seq, i)) * (B // 14) + bytes(B % 14)
@@ -56,14 +53,7 @@ elif role == "writer":                   # write until killed
         os.write(log, b"acked %d %d\n" % (seq, i))
 elif role == "check-next-gen":           # generation after ready's
     old = open(ready).read()
-    for _ in range(1000):
-        h, gen = open_snap()
-        if gen != old:
-            break
-        h.shutdown()
-        time.sleep(0.01)
-    else:
-        fail("%s never ended after its reader was killed" % old)
+    h, gen = next_generation(open_snap, old)     # its reader was killed
     live = nbd.NBD()
     live.connect_uri(uri(""))
     size = live.get_size()

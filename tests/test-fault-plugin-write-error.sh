@@ -16,13 +16,10 @@ requires /usr/bin/python3 -c 'import nbd'
 cat > "$tmpdir/werr.py" <<'EOF2'
 import errno, os, sys
 import nbd
+from nbdcheck import fail
 
 sock, trigger = sys.argv[1:3]
 B = 65536
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
 
 live = nbd.NBD()
 live.connect_uri("nbd+unix:///?socket=" + sock)

@@ -21,13 +21,10 @@ requires /usr/bin/python3 -c 'import nbd'
 cat > "$tmpdir/ro.py" <<'EOF2'
 import errno, sys
 import nbd
+from nbdcheck import fail
 
 sock = sys.argv[1]
 B = 65536
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
 
 snap = nbd.NBD()
 snap.set_strict_mode(0)            # send everything; let the server judge

@@ -15,13 +15,10 @@ gens=${FLEECE_SOAK_GENERATIONS:-100}
 cat > "$tmpdir/soak.py" <<'EOF2'
 import random, re, sys, time
 import nbd
+from nbdcheck import fail
 
 sock, gens = sys.argv[1], int(sys.argv[2])
 B = 4096
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
 
 live = nbd.NBD()
 live.connect_uri("nbd+unix:///?socket=" + sock)

@@ -24,16 +24,13 @@ size=$((4 * 1024 * 1024 + 5000))
 cat > "$tmpdir/content.py" <<'EOF'
 import hashlib, subprocess, sys
 import nbd
+from nbdcheck import fail
 
 sock, size, bs, prefill, outdir = sys.argv[1], int(sys.argv[2]), \
     int(sys.argv[3]), sys.argv[4] == "prefill", sys.argv[5]
 live_uri = "nbd+unix:///?socket=" + sock
 snap_uri = "nbd+unix:///snapshot?socket=" + sock
 CHUNK = 1 << 20
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
 
 def pattern(tag, off, n):
     # Deterministic bytes that differ by tag and by position.

@@ -12,14 +12,11 @@ requires /usr/bin/python3 -c 'import nbd'
 cat > "$tmpdir/fastzero.py" <<'EOF'
 import errno, sys
 import nbd
+from nbdcheck import fail
 
 sock = sys.argv[1]
 B = 65536
 FAST = nbd.CMD_FLAG_FAST_ZERO
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
 
 live = nbd.NBD()
 live.connect_uri("nbd+unix:///?socket=" + sock)

@@ -20,8 +20,9 @@ requires nbdkit --version
 requires /usr/bin/python3 -c 'import nbd'
 
 cat > "$tmpdir/lifecycle.py" <<'EOF'
-import datetime, errno, re, sys, time
+import datetime, errno, re, sys
 import nbd
+from nbdcheck import expect_err, fail, next_generation, ok
 
 sock, mode = sys.argv[1], sys.argv[2]
 live_uri = "nbd+unix:///?socket=" + sock
@@ -30,13 +31,6 @@ B = 65536
 DESC = re.compile(r"^fleece snapshot generation ([0-9]+), taken "
                   r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
                   r"\.[0-9]{3})Z, crash-consistent: [^\n]+$")
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-def ok(msg):
-    print("ok:", msg)
 
 def fill(tag, n):
     return (tag * (n // len(tag) + 1))[:n]
@@ -54,30 +48,6 @@ def open_snap():
     if abs((now - taken).total_seconds()) > 3600:
         fail("snapshot taken at %s UTC, but it is %s UTC" % (taken, now))
     return h, int(m.group(1)), d
-
-def open_next_snap(old_gen):
-    # The server ends a snapshot when it has processed the last close,
-    # a little after our close returned: until then a new connection
-    # may still join the old one.  Wait (bounded) for a new generation.
-    for _ in range(1000):
-        h, gen, d = open_snap()
-        if gen != old_gen:
-            return h, gen, d
-        h.shutdown()
-        time.sleep(0.01)
-    fail("generation %d never ended after its last connection closed" %
-         old_gen)
-
-def expect_err(what, err, fn, *args):
-    try:
-        fn(*args)
-    except nbd.Error as e:
-        if e.errnum != err:
-            fail("%s failed with %s, expected %s" %
-                 (what, e, errno.errorcode[err]))
-        ok("%s -> %s" % (what, errno.errorcode[err]))
-        return
-    fail("%s succeeded, expected %s" % (what, errno.errorcode[err]))
 
 live = nbd.NBD()
 live.set_full_info(True)
@@ -145,7 +115,7 @@ s2.shutdown()
 # Generation 2 shows what was written in between.
 live.pwrite(b"C" * 100, 2 * B + 50)
 current = live.pread(8 * B, 0)
-s3, g3, d3 = open_next_snap(g1)
+s3, g3, d3 = next_generation(open_snap, g1)
 if g3 != g1 + 1:
     fail("next snapshot is generation %d, expected %d" % (g3, g1 + 1))
 if s3.pread(8 * B, 0) != current:
