@@ -31,12 +31,7 @@ e2e_nbdkit_start "$tmpdir/nbdkit1.log" "$sock" --filter="$FLEECE" "${args[@]}"
 
 GUEST_QEMU_RECONNECT=20
 guest_start_qemu "$sock"
-guest_wait_agent 90
-echo "boot to agent: $GUEST_BOOT_MS ms"
-guest_exec mkfs.ext4 -q /dev/vda
-guest_exec mount /dev/vda /mnt/data
-guest_exec /workload.sh start /mnt/data
-guest_wait_workload 10
+guest_workload /dev/vda 10
 
 e2e_backup quiesced nbdcopy
 echo "store bytes used: $E2E_STORE_BYTES"

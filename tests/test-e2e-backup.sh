@@ -47,12 +47,7 @@ grep -q "crash-consistent: .*$GUEST_DOM" <<<"$desc" ||
   e2e_fail "a snapshot without the domain should name it: $desc"
 
 guest_start_libvirt "$sock"
-guest_wait_agent 90
-echo "boot to agent: $GUEST_BOOT_MS ms"
-guest_exec mkfs.ext4 -q /dev/vda
-guest_exec mount /dev/vda /mnt/data
-guest_exec /workload.sh start /mnt/data
-guest_wait_workload 10
+guest_workload /dev/vda 10
 
 e2e_backup gen-a nbdcopy
 echo "store bytes used: $E2E_STORE_BYTES"

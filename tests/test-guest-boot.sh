@@ -27,13 +27,7 @@ guest_share_socket "$sock"
 
 guest_libvirt_up
 guest_start_libvirt "$sock"
-guest_wait_agent 90
-echo "boot to agent: $GUEST_BOOT_MS ms"
-
-guest_exec mkfs.ext4 -q /dev/vda
-guest_exec mount /dev/vda /mnt/data
-guest_exec /workload.sh start /mnt/data
-guest_wait_workload 20
+guest_workload /dev/vda 20
 
 # Freeze, check, copy, thaw.
 t_freeze=$(guest_now_ms)

@@ -21,13 +21,7 @@ truncate -s 256M "$disk"
 start_nbdkit "$GUEST_VMDIR/nbd.pid" "$sock" file "$disk"
 
 guest_start_qemu "$sock"
-guest_wait_agent 90
-echo "boot to agent: $GUEST_BOOT_MS ms"
-
-guest_exec mkfs.ext4 -q /dev/vda
-guest_exec mount /dev/vda /mnt/data
-guest_exec /workload.sh start /mnt/data
-guest_wait_workload 20
+guest_workload /dev/vda 20
 
 t_freeze=$(guest_now_ms)
 n=$(guest_agent '{"execute":"guest-fsfreeze-freeze"}')

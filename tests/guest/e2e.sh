@@ -100,12 +100,7 @@ e2e_boot ()
   guest_share_socket "$E2E_SOCK"
   guest_libvirt_up
   guest_start_libvirt "$E2E_SOCK"
-  guest_wait_agent 90
-  echo "boot to agent: $GUEST_BOOT_MS ms"
-  guest_exec mkfs.ext4 -q -E "${1:-nodiscard}" /dev/vda1
-  guest_exec mount ${2:+-o "$2"} /dev/vda1 /mnt/data
-  guest_exec /workload.sh start /mnt/data
-  guest_wait_workload 10
+  guest_workload /dev/vda1 10 "${1:-nodiscard}" "${2:-}"
 }
 
 e2e_nbdkit_start ()

@@ -20,6 +20,11 @@
 #                                (set by guest_vmdir, so nbdkit's
 #                                agent-socket= can be given before the VM)
 #   guest_wait_agent [SECONDS]   wait for guest-ping (sets GUEST_BOOT_MS)
+#   guest_workload DEV RECORDS [MKFS_OPTS [MOUNT_OPTS]]   once booted:
+#                                wait for the agent, make ext4 on DEV
+#                                (mkfs.ext4 -E MKFS_OPTS), mount it on
+#                                /mnt/data (-o MOUNT_OPTS), start
+#                                workload.sh and wait for RECORDS files
 #   guest_exec PROG [ARG...]     run in the guest via guest-exec: prints its
 #                                stdout (stderr to ours), returns its status
 #   guest_agent JSON             one raw QGA command, prints the "return"
@@ -263,6 +268,16 @@ guest_wait_agent ()
     exit 1
   fi
   GUEST_BOOT_MS=$(( $(guest_now_ms) - _guest_start_ms ))
+}
+
+guest_workload ()
+{
+  guest_wait_agent 90
+  echo "boot to agent: $GUEST_BOOT_MS ms"
+  guest_exec mkfs.ext4 -q ${3:+-E "$3"} "$1"
+  guest_exec mount ${4:+-o "$4"} "$1" /mnt/data
+  guest_exec /workload.sh start /mnt/data
+  guest_wait_workload "$2"
 }
 
 guest_exec ()
