@@ -216,6 +216,9 @@ recover (uint64_t until)
   recovery = false;
 }
 
+/* Called with lock held; deadline is already the earlier of the
+ * caller's and freeze-timeout after the call began (freeze).
+ */
 static int
 freeze_locked (uint64_t deadline, char *reason, size_t len)
 {
@@ -228,8 +231,6 @@ freeze_locked (uint64_t deadline, char *reason, size_t len)
                  ".after_fork yet)");
     return -1;
   }
-  if (deadline > t0 + cfg.freeze_timeout)
-    deadline = t0 + cfg.freeze_timeout;
   if (recovery)
     recover (deadline);
   if (recovery) {
@@ -309,7 +310,7 @@ freeze (uint64_t deadline_ns, char *reason, size_t len)
   }
   if (err != 0)
     abort ();
-  r = cfg.backend ? freeze_locked (deadline_ns, reason, len)
+  r = cfg.backend ? freeze_locked (until, reason, len)
     : not_configured (reason, len);
   pthread_mutex_unlock (&lock);
   return r;
