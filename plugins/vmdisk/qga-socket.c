@@ -173,7 +173,10 @@ fill (struct conn *c, const char *cmd, char *reason, size_t len)
     if (wait_fd (c, POLLIN, cmd, reason, len) == -1)
       return -1;
     r = recv (c->fd, c->buf, sizeof c->buf, 0);
-    if (r == 0) {
+    /* A reset is the same hang-up: the agent closed with our bytes
+     * still unread on its side.
+     */
+    if (r == 0 || (r == -1 && errno == ECONNRESET)) {
       qga_reasonf (reason, len, "guest agent socket %s: the agent closed "
                    "the connection while we waited for %s", sock_path, cmd);
       return -1;
