@@ -9,8 +9,10 @@
 #      fleece).  The restarted nbdkit thaws at start, with no client,
 #      logs one warning naming the dead pid and removes the marker; the
 #      next snapshot freezes and thaws normally and is exact.
-#   B. inside 'PATH freeze' (it blocks on a fifo), and the thaw then
-#      fails: the marker stays, the next snapshot is crash-consistent
+#   B. inside 'PATH freeze' (its child blocks on a fifo; the freeze
+#      would land after it), and the thaw then fails: the restarted
+#      nbdkit kills the orphaned freeze's process group before its
+#      thaw; the marker stays, the next snapshot is crash-consistent
 #      (quiesce=auto, with the reason) or refused (quiesce=require) and
 #      nothing is frozen again; once thaw works, the marker is cleared.
 # Then: a marker whose pid is now a live nbdkit that started after the
@@ -31,15 +33,17 @@ cmd="$tmpdir/quiesce"
 mkfifo "$tmpdir/fifo"
 : > "$log"
 
-# The guest stand-in; $tmpdir/mode: ok, hold (freeze blocks until the
-# fifo is written) or thawfail.
+# The guest stand-in; $tmpdir/mode: ok, hold (freeze blocks in a child
+# until the fifo is written, then freezes "late") or thawfail.
 cat > "$cmd" <<EOS
 #!/bin/sh
 mode=\$(cat $tmpdir/mode)
 echo "\$1" >> $log
 case "\$1 \$mode" in
-  "freeze hold") : > $tmpdir/frozen; echo \$\$ > $tmpdir/freeze.pid
-                 read x < $tmpdir/fifo ;;
+  "freeze hold") : > $tmpdir/frozen
+                 cat $tmpdir/fifo > /dev/null & echo \$! > $tmpdir/child.pid
+                 echo \$\$ > $tmpdir/freeze.pid
+                 wait \$!; : > $tmpdir/late ;;
   "freeze "*) : > $tmpdir/frozen; echo 2 ;;
   "thaw thawfail") echo "agent gone" >&2; exit 1 ;;
   "thaw "*) rm -f $tmpdir/frozen ;;
@@ -188,17 +192,22 @@ $c hold > /dev/null 2>&1 &
 cleanup_pid $!
 wait_grep "$tmpdir/freeze.pid" .
 has_marker
+fpid=$(cat "$tmpdir/freeze.pid") cpid=$(cat "$tmpdir/child.pid")
+grep -qx "freeze-pid=$fpid" "$marker" || fail "marker: no freeze-pid=$fpid"
+grep -Eqx 'freeze-ticks=[1-9][0-9]*' "$marker" || fail "marker: no freeze-ticks="
 dead=$pid
 stop -9
 echo thawfail > "$tmpdir/mode"
-fpid=$(cat "$tmpdir/freeze.pid")
-echo > "$tmpdir/fifo"           # let the orphaned 'freeze' finish
-wait_gone "$fpid"
+kill -0 "$fpid" "$cpid" || fail "the orphaned freeze is not running"
 frozen; has_marker
 start
+wait_grep "$tmpdir/nbdkit.log" "warning: '$cmd freeze' \(process group $fpid\) of dead nbdkit pid $dead was still running: killed it before the thaw"
 wait_grep "$tmpdir/nbdkit.log" "warning: nbdkit pid $dead died .* ran '$cmd thaw': '$cmd thaw' failed \(exit status 1\)"
+wait_gone "$fpid"; wait_gone "$cpid"
+[ ! -e "$tmpdir/late" ] || fail "the orphaned freeze landed"
 expect_calls "freeze;thaw;"
 frozen; has_marker
+echo "ok: the orphaned freeze (pids $fpid, $cpid) was killed before the thaw"
 d=$(snapshot)
 grep -Eq "crash-consistent: an earlier freeze may still hold: '$cmd thaw' failed \(exit status 1\); not freezing again" <<<"$d" ||
   fail "description '$d'"

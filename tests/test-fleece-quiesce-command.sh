@@ -18,7 +18,7 @@ case "\$1 \$(cat $tmpdir/mode)" in
   "freeze ok") echo 3 ;;
   "freeze zero") echo 0 ;;
   "freeze fail") echo "agent says no" >&2; exit 1 ;;
-  "freeze hang") exec sleep 30 ;;
+  "freeze hang") sleep 30 & echo \$! > $tmpdir/hang.pid; wait ;;
 esac
 exit 0
 EOS
@@ -60,6 +60,14 @@ check "$(desc fail auto)" "crash-consistent: freeze failed: '.*quiesce freeze' f
   "freeze fail;thaw fail;"
 check "$(desc hang auto)" "crash-consistent: freeze failed: .* did not finish within quiesce-timeout \(killed\)$" \
   "freeze hang;thaw hang;"
+# The timeout killed the command's whole process group: its child too.
+hang=$(cat "$tmpdir/hang.pid")
+for i in $(seq 1 100); do
+  grep -Eq '^[0-9]+ \(.*\) [ZX] ' "/proc/$hang/stat" 2>/dev/null || [ ! -e "/proc/$hang" ] && break
+  sleep 0.05
+done
+[ "$i" -lt 100 ] || { echo "$0: FAIL: the hung freeze's child $hang still runs" >&2; exit 1; }
+echo "ok: the hung freeze's child (pid $hang) was killed with it"
 check "$(desc ok off)" 'crash-consistent: quiesce=off$' ""
 
 # quiesce=require: no snapshot when the freeze fails, thaw still sent,

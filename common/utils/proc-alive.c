@@ -104,6 +104,33 @@ proc_alive_same_program (long pid, time_t written)
   return true;
 }
 
+unsigned long long
+proc_alive_start_ticks (long pid)
+{
+  char spid[32], name[64], state;
+  unsigned long long ticks;
+
+  snprintf (spid, sizeof spid, "%ld", pid);
+  return proc_stat (spid, name, sizeof name, &state, &ticks) == 0 ? ticks : 0;
+}
+
+int
+proc_alive_kill_group (long pgid, unsigned long long leader_ticks)
+{
+  unsigned long long ticks;
+
+  if (pgid <= 1 || leader_ticks == 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  ticks = proc_alive_start_ticks (pgid);
+  if (ticks != 0 && ticks != leader_ticks)
+    return 0;                   /* the pid is another process's now */
+  if (kill ((pid_t) -pgid, SIGKILL) == -1)
+    return errno == ESRCH ? 0 : -1;
+  return 1;
+}
+
 time_t
 proc_alive_parse_utc (const char *s)
 {

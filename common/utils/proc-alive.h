@@ -35,6 +35,24 @@
 
 extern bool proc_alive_same_program (long pid, time_t written);
 
+/* pid's start time in clock ticks since boot (/proc/PID/stat field
+ * 22), or 0 if it cannot be read.  With the pid, it names one process
+ * for good: a reused pid starts later.
+ */
+extern unsigned long long proc_alive_start_ticks (long pid);
+
+/* SIGKILL the process group pgid if it is still the group that the
+ * process (pgid, leader_ticks) led: its leader is that process, or the
+ * leader has gone and the group has members left (Linux does not
+ * reuse a pid while a group by that number has members; not handled:
+ * the group ended, its number was reused by a new leader that exited
+ * in turn, all between the record and this call).  A leader by that
+ * pid with other start ticks is another process: left alone.  1 if
+ * the group was signalled, 0 if there is no such group, -1 (errno
+ * set) if it cannot tell or signal.
+ */
+extern int proc_alive_kill_group (long pgid, unsigned long long leader_ticks);
+
 /* The time of a marker's "time=" value, "YYYY-MM-DDTHH:MM:SSZ" (UTC;
  * what proc_alive_format_utc writes), or PROC_ALIVE_NO_TIME if s does
  * not start with one.

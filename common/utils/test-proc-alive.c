@@ -2,12 +2,15 @@
  * same program, the same child as a zombie and once reaped, a child
  * running another program, pid 0 and a pid that cannot exist; a child
  * that started after the marker's time (a reused pid) and one that
- * started before it; and the marker time format.  Not tested: /proc
+ * started before it; the marker time format; and
+ * proc_alive_kill_group: a live leader with other start ticks is left
+ * alone, a group whose leader has gone is killed.  Not tested: /proc
  * mounted with hidepid= (it needs a private mount of /proc and a
  * second user).
  */
 #include <config.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -82,6 +85,69 @@ check_utc (void)
     failed = 1;
 }
 
+/* Did the other ends of fd all close within ms (EOF)? */
+static bool
+eof_within (int fd, int ms)
+{
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  char c;
+
+  return poll (&pfd, 1, ms) == 1 && read (fd, &c, 1) == 0;
+}
+
+/* A group leader with a child in its group; the child holds the write
+ * end of a pipe (it writes a byte once it runs, so its death shows as
+ * EOF).
+ */
+static void
+check_kill_group (void)
+{
+  unsigned long long ticks;
+  int fds[2], r;
+  pid_t leader;
+  bool ok;
+  char c;
+
+  if (pipe (fds) == -1 || (leader = fork ()) == -1) {
+    perror ("pipe/fork");
+    exit (EXIT_FAILURE);
+  }
+  if (leader == 0) {
+    setpgid (0, 0);
+    if (fork () == 0) {
+      close (fds[0]);
+      if (write (fds[1], "", 1) != 1)
+        _exit (1);
+      pause ();
+    }
+    close (fds[1]);
+    pause ();
+    _exit (0);
+  }
+  close (fds[1]);
+  if (read (fds[0], &c, 1) != 1) {      /* the member is there */
+    perror ("read");
+    exit (EXIT_FAILURE);
+  }
+  ticks = proc_alive_start_ticks (leader);
+  r = proc_alive_kill_group (leader, ticks + 1);
+  ok = r == 0 && !eof_within (fds[0], 0) && kill (leader, 0) == 0;
+  printf ("%s: a live leader with other start ticks: %d, left alone\n",
+          ok ? "ok" : "FAIL", r);
+  failed |= !ok;
+  kill (leader, SIGKILL);
+  waitpid (leader, NULL, 0);
+  r = proc_alive_kill_group (leader, ticks);
+  ok = r == 1 && eof_within (fds[0], 10000);
+  printf ("%s: the group of a leader that has gone: %d, its member killed\n",
+          ok ? "ok" : "FAIL", r);
+  failed |= !ok;
+  close (fds[0]);
+  r = proc_alive_kill_group (2147483647, 1);
+  printf ("%s: no such group: %d\n", r == 0 ? "ok" : "FAIL", r);
+  failed |= r != 0;
+}
+
 int
 main (void)
 {
@@ -121,5 +187,7 @@ main (void)
          proc_alive_same_program (other, PROC_ALIVE_NO_TIME), false);
   kill (other, SIGKILL);
   waitpid (other, NULL, 0);
+
+  check_kill_group ();
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

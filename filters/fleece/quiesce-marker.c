@@ -25,10 +25,18 @@
  * A marker with no readable pid (its writer died while writing it) is
  * stale: its freeze never ran, and a thaw is harmless.
  *
- * Not handled: a 'PATH freeze' still running after its nbdkit died
- * (it is not ours to kill, and may freeze after the recovery thaw: the
- * command should bound itself); two live nbdkit instances for the same
- * guest with the same command; a host crash (the guest dies too).
+ * The freeze's process group: once 'PATH freeze' is spawned (in a
+ * group of its own), "freeze-pid=" and "freeze-ticks=" (its start in
+ * clock ticks since boot) are appended.  A recovery for a dead writer
+ * kills that group if it is still the same group (proc-alive.h) before
+ * thawing: a freeze still running could land after the thaw and leave
+ * the guest frozen.  A freeze already passed to a daemon (libvirtd
+ * runs agent commands of one domain in order) lands before the thaw.
+ *
+ * Not handled: a freeze child that left the group (setsid, a daemon);
+ * nbdkit killed between the spawn and the append (microseconds); two
+ * live nbdkit instances for the same guest with the same command; a
+ * host crash (the guest dies too).
  *
  * Locking rule: none; see quiesce-marker.h.
  */
@@ -36,6 +44,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,14 +232,24 @@ read_marker (char *buf, size_t len, char *why, size_t why_len)
   return 1;
 }
 
-int
-marker_check (long *pid, char *why, size_t why_len)
+/* Is a thaw owed according to the marker?  0: no marker.  1: a marker
+ * that we must thaw for: written by us (an earlier thaw failed), or
+ * by a process that is no longer a running nbdkit (a running nbdkit
+ * that started after the marker's time= is not its writer); *pid is
+ * its pid (-1 if unreadable: the writer died before finishing it).
+ * -1: a marker we must leave alone (a live nbdkit's, or written for
+ * another quiesce-command, or not a regular file), or it cannot be
+ * read; why says which.  The marker's text is left in buf.  Never
+ * blocks (a FIFO is opened O_NONBLOCK).
+ */
+static int
+marker_check (long *pid, char *buf, size_t len, char *why,
+              size_t why_len)
 {
-  char buf[8192];
   int r;
 
   *pid = -1;
-  r = read_marker (buf, sizeof buf, why, why_len);
+  r = read_marker (buf, len, why, why_len);
   if (r <= 0)
     return r;
   if (strncmp (buf, "pid=", 4) == 0)
@@ -251,18 +270,54 @@ marker_check (long *pid, char *why, size_t why_len)
   return 1;
 }
 
+/* The number after "\nKEY=" in the marker text buf, or 0. */
+static unsigned long long
+marker_number (const char *buf, const char *key)
+{
+  char pat[32];
+  const char *p;
+
+  snprintf (pat, sizeof pat, "\n%s=", key);
+  p = strstr (buf, pat);
+  return p ? strtoull (p + strlen (pat), NULL, 10) : 0;
+}
+
+/* Kill the dead writer's 'PATH freeze' if its group still runs. */
+static void
+kill_orphan_freeze (const char *buf, long writer)
+{
+  unsigned long long fpid = marker_number (buf, "freeze-pid");
+  unsigned long long ticks = marker_number (buf, "freeze-ticks");
+  int r;
+
+  if (fpid == 0 || fpid > LONG_MAX || ticks == 0)
+    return;
+  r = proc_alive_kill_group ((long) fpid, ticks);
+  if (r == 1)
+    nbdkit_error ("fleece: warning: '%s freeze' (process group %llu) of "
+                  "dead nbdkit pid %ld was still running: killed it before "
+                  "the thaw", command, fpid, writer);
+  else if (r == -1)
+    nbdkit_error ("fleece: warning: cannot kill '%s freeze' (process group "
+                  "%llu) of dead nbdkit pid %ld: %m; if it still runs, it "
+                  "may freeze the guest after this thaw", command, fpid,
+                  writer);
+}
+
 int
 marker_settle (bool at_start, int (*thaw) (char *, size_t),
                char *why, size_t why_len)
 {
-  char err[256] = "", who[32] = "unknown";
+  char buf[8192], err[256] = "", who[32] = "unknown";
   long pid;
-  int r = marker_check (&pid, why, why_len);
+  int r = marker_check (&pid, buf, sizeof buf, why, why_len);
 
   if (r == -1 && at_start)
     nbdkit_error ("fleece: warning: %s", why);
   if (r <= 0)
     return r;
+  if (at_start || pid != (long) getpid ())
+    kill_orphan_freeze (buf, pid);
   r = thaw (err, sizeof err);
   if (pid > 0)
     snprintf (who, sizeof who, "%ld", pid);
@@ -333,6 +388,22 @@ marker_create (char *why, size_t why_len)
     return -1;
   }
   return 0;
+}
+
+void
+marker_note_freeze (long pid)
+{
+  char buf[128];
+  int fd, n;
+
+  n = snprintf (buf, sizeof buf, "freeze-pid=%ld\nfreeze-ticks=%llu\n",
+                pid, proc_alive_start_ticks (pid));
+  fd = open (path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1 || write (fd, buf, n) != n)
+    nbdkit_debug ("fleece: cannot add the freeze's process group to %s: %m",
+                  path);
+  if (fd >= 0)
+    close (fd);
 }
 
 int

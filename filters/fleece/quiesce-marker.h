@@ -44,20 +44,11 @@ extern bool marker_enabled (void);
 /* The marker's path, for messages ("" when not enabled). */
 extern const char *marker_path (void);
 
-/* Is a thaw owed according to the marker?  0: no marker.  1: a marker
- * that we must thaw for: written by us (an earlier thaw failed), or
- * by a process that is no longer a running nbdkit (a running nbdkit
- * that started after the marker's time= is not its writer); *pid is
- * its pid (-1 if unreadable: the writer died before finishing it).
- * -1: a marker we must leave alone (a live nbdkit's, or written for
- * another quiesce-command, or not a regular file), or it cannot be
- * read; why says which.  Never blocks (a FIFO is opened O_NONBLOCK).
- */
-extern int marker_check (long *pid, char *why, size_t why_len);
-
 /* Pay the thaw that the marker says is owed, by calling thaw (which
  * returns >= 0 on success, else -1 with why filled), and remove the
- * marker when it succeeds.  at_start: called before nbdkit serves (a
+ * marker when it succeeds.  If the marker's writer died and its
+ * 'PATH freeze' group still runs, that group is killed first (its
+ * freeze could otherwise land after the thaw), with a warning.  at_start: called before nbdkit serves (a
  * marker with our own pid is then a dead process's).  A thaw for a
  * dead process, and at start a marker left alone, get one warning
  * line.  Returns 0 when nothing is owed any more, -1 with why filled
@@ -71,6 +62,14 @@ extern int marker_settle (bool at_start, int (*thaw) (char *, size_t),
  * why filled (then no marker of ours exists).
  */
 extern int marker_create (char *why, size_t why_len);
+
+/* Add the process group of the 'PATH freeze' just spawned (pid, its
+ * leader, and the leader's start ticks) to our marker, so that a
+ * recovery can kill it if it outlives us.  Not fsynced: a host crash
+ * ends it too.  On failure only a debug message: the recovery then
+ * cannot kill it.
+ */
+extern void marker_note_freeze (long pid);
 
 /* Remove the marker and fsync DIR.  0 (also if it was absent), or -1
  * after nbdkit_error: it stays, so the next freeze thaws first.

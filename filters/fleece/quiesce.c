@@ -10,14 +10,15 @@
  * outcome is logged beside it.
  *
  * quiesce-command is executed directly (posix_spawn, no shell) as
- * `PATH freeze` and `PATH thaw`, each bounded by quiesce-timeout and
- * killed when it passes.  Exit status 0 means success; if the first
+ * `PATH freeze` and `PATH thaw`, each in a process group of its own,
+ * bounded by quiesce-timeout: when it passes the whole group is
+ * killed (a script's children too).  Exit status 0 means success; if the first
  * line of its standard output is a number, that is the number of
  * filesystems frozen, otherwise 1 is assumed.
  *
  * Crash recovery (quiesce-state-dir=, quiesce-marker.c): before
- * 'PATH freeze' the marker is written; a successful 'PATH thaw'
- * removes it.  A marker found at start (.after_fork) or before a
+ * 'PATH freeze' the marker is written, and the freeze's process group
+ * added to it once spawned; a successful 'PATH thaw' removes it.  A marker found at start (.after_fork) or before a
  * freeze means a thaw is owed: it is run first, and while it fails
  * nothing is frozen again (the snapshot is crash-consistent, or
  * refused under quiesce=require).
@@ -147,6 +148,7 @@ run_command (const char *verb, char *why, size_t why_len)
 {
   char *argv[] = { (char *) command, (char *) verb, NULL };
   posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
   uint64_t deadline = monotime_ns () + timeout_ns;
   char out[64] = "", sink[256];
   size_t got = 0;
@@ -160,7 +162,11 @@ run_command (const char *verb, char *why, size_t why_len)
   }
   posix_spawn_file_actions_init (&fa);
   posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 1);
-  r = posix_spawn (&pid, command, &fa, NULL, argv, environ);
+  posix_spawnattr_init (&attr);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup (&attr, 0);       /* its own group */
+  r = posix_spawn (&pid, command, &fa, &attr, argv, environ);
+  posix_spawnattr_destroy (&attr);
   posix_spawn_file_actions_destroy (&fa);
   close (pipefd[1]);
   if (r != 0) {
@@ -168,6 +174,8 @@ run_command (const char *verb, char *why, size_t why_len)
     snprintf (why, why_len, "quiesce-command=%s: %s", command, strerror (r));
     return -1;
   }
+  if (marker_enabled () && strcmp (verb, "freeze") == 0)
+    marker_note_freeze (pid);
   /* Read its output until EOF or the deadline. */
   for (;;) {
     uint64_t now = monotime_ns ();
@@ -189,7 +197,7 @@ run_command (const char *verb, char *why, size_t why_len)
   /* Reap it, killing it if the deadline passed. */
   while ((r = waitpid (pid, &status, WNOHANG)) == 0) {
     if (monotime_ns () >= deadline) {
-      kill (pid, SIGKILL);
+      kill (-pid, SIGKILL);
       waitpid (pid, &status, 0);
       snprintf (why, why_len, "'%s %s' did not finish within "
                 "quiesce-timeout (killed)", command, verb);
