@@ -2,7 +2,8 @@
 #
 # Provides $VMDISK and $FLEECE (the built .so files, checked to exist,
 # so tests never touch installed copies), $tmpdir (removed on exit,
-# with any process registered by cleanup_pid), and `requires`, which
+# with any process registered by cleanup_pid; kept after a failure when
+# FLEECE_TEST_KEEP is set), and `requires`, which
 # FAILS the test when a tool is missing: the set-up command installs
 # every tool, so a missing one is a broken set-up, never a reason to
 # skip quietly.
@@ -27,9 +28,9 @@ fi
 
 tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/fleece-test.XXXXXX")
 _cleanup_pids=()
-_cleanup ()
+_cleanup ()         # [STATUS]: the test's exit status (default $?)
 {
-  local pid
+  local status=${1:-$?} pid
   for pid in "${_cleanup_pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
@@ -37,7 +38,11 @@ _cleanup ()
     # Wait for it to die so nothing outlives the test.
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   done
-  rm -rf "$tmpdir"
+  if [ "$status" != 0 ] && [ -n "${FLEECE_TEST_KEEP:-}" ]; then
+    echo "$0: FLEECE_TEST_KEEP: kept $tmpdir" >&2
+  else
+    rm -rf "$tmpdir"
+  fi
 }
 trap _cleanup EXIT
 

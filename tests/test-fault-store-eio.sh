@@ -44,7 +44,7 @@ fs_cleanup ()
   while read -r d; do losetup -d "$d" 2>/dev/null || true; done \
     < "$tmpdir/devs"
 }
-trap 'fs_cleanup; _cleanup' EXIT
+trap 's=$?; fs_cleanup; _cleanup "$s"' EXIT
 
 # newfs.sh: put a fresh 16M ext4 on a new loop device at $mnt, the
 # old one (if any) lazily unmounted.

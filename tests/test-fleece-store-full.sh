@@ -129,7 +129,7 @@ done
 
 mkdir "$tmpdir/small"
 mount -t tmpfs -o size=256k tmpfs "$tmpdir/small"
-trap 'umount "$tmpdir/small" 2>/dev/null || true; _cleanup' EXIT
+trap 's=$?; umount "$tmpdir/small" 2>/dev/null || true; _cleanup "$s"' EXIT
 for policy in break-snapshot fail-write; do
   run tmpfs $policy tmpfs memory 4M fleece-dir="$tmpdir/small"
   check_log "$tmpdir/small"

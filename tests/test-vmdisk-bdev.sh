@@ -17,7 +17,7 @@ requires nbdinfo --version
 back="$tmpdir/back.img"
 truncate -s 8M "$back"
 dev=$(losetup -f --show "$back")
-trap 'losetup -d "$dev" || true; _cleanup' EXIT
+trap 's=$?; losetup -d "$dev" || true; _cleanup "$s"' EXIT
 nbdkit -U - random size=8M seed=9 --run 'nbdcopy "$uri" '"$tmpdir/src.img"
 
 nbdkit -U - "$VMDISK" file="$dev" --run 'nbdinfo "$uri"; nbdinfo --map "$uri"' \

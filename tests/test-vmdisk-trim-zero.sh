@@ -66,7 +66,7 @@ run ()
 # A disk file system (not tmpfs) for the "full" run.
 full="$tmpdir"
 shm=$(mktemp -d /dev/shm/vmdisk-test.XXXXXX)
-trap 'rm -rf "$shm" "$full"; _cleanup' EXIT
+trap 's=$?; rm -rf "$shm" "$full"; _cleanup "$s"' EXIT
 if [ "$(stat -f -c %T "$full")" = tmpfs ]; then
   full=$(mktemp -d /var/tmp/vmdisk-test.XXXXXX)
 fi

@@ -365,4 +365,4 @@ _guest_cleanup ()
   guest_stop
   _guest_libvirt_down || true
 }
-trap '_guest_cleanup; _cleanup' EXIT
+trap '_guest_status=$?; _guest_cleanup; _cleanup "$_guest_status"' EXIT
