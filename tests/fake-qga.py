@@ -24,10 +24,14 @@
 #     error-frozen:C:D     freeze everything, then answer an error
 #     error-thawed:C:D     thaw everything, then answer an error
 #     count:N              do it, but answer the count N
+#     reset                (guest-sync-delimited only) answer it, then
+#                          hang up without reading the next command:
+#                          the client's read gets ECONNRESET, not EOF
 
 import argparse
 import json
 import os
+import select
 import socket
 import sys
 import time
@@ -92,7 +96,8 @@ def answer(conn, cmd, arguments):
     """Answer one command; False when this client gets no more answers."""
     global frozen
     if cmd == "guest-sync-delimited":
-        if rule_for(cmd) == "hang":
+        action = rule_for(cmd)
+        if action == "hang":
             return False
         pre = b""
         if args.sync_stale:
@@ -100,6 +105,11 @@ def answer(conn, cmd, arguments):
                    b'\xff{"return": 123456789012}\n' + b"\xffnot json\n")
         conn.sendall(pre + b"\xff" +
                      json.dumps({"return": arguments["id"]}).encode() + b"\n")
+        if action == "reset":
+            # Closing with unread bytes makes a Unix socket's peer read
+            # ECONNRESET.
+            select.select([conn], [], [], 60)
+            raise ConnectionResetError("reset on request")
         return True
     action = rule_for(cmd)
     kind, _, rest = action.partition(":")

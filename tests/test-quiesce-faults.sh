@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # vmdisk quiesce against a misbehaving guest agent (the fake): garbage
-# and partial JSON, an agent that never answers the freeze (bounded
-# wait, then status and thaw; if that thaw fails, the watchdog retries
-# and a caller does not wait again), a freeze that fails after freezing (we
-# thaw), a thaw that fails because Windows VSS already thawed
-# (reported, not hidden), and a disabled command.
+# and partial JSON, a hang-up read as a reset, an agent that never
+# answers the freeze (bounded wait, then status and thaw; if that thaw
+# fails, the watchdog retries and a caller does not wait again), a
+# freeze that fails after freezing (we thaw), a thaw that fails because
+# Windows VSS already thawed (reported, not hidden), and a disabled
+# command.
 source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 
@@ -21,6 +22,14 @@ start_fake "$log" --on guest-fsfreeze-status=partial@1
 drive $qs -- status status
 # (Depending on timing the hang-up is seen while waiting or while sending.)
 expect '^status -> -1 .*(closed the connection while we waited for guest-fsfreeze-status|sending guest-fsfreeze-status: Broken pipe)'
+expect '^status -> 0 '
+stop_fake
+
+# The agent hangs up with our command unread: a Unix socket then reads
+# ECONNRESET, which is the same hang-up.
+start_fake "$log" --on guest-sync-delimited=reset@1
+drive $qs -- status status
+expect '^status -> -1 .*closed the connection while we waited for guest-fsfreeze-status'
 expect '^status -> 0 '
 stop_fake
 
