@@ -19,8 +19,9 @@
 #    it until a new qemu-ga starts, 1 s later, and finds its frozen
 #    state).  vmdisk's thaw debt must thaw it, without any new snapshot.
 #    The freeze is held long enough for the kill as in
-#    test-e2e-crash.sh: fleece waits at its barrier for a guest trim
-#    that nbdkit's delay filter, below fleece, holds for 30 s.
+#    test-e2e-crash.sh: fleece waits at its barrier for a second
+#    client's trim that nbdkit's delay filter, below fleece, holds for
+#    30 s.
 #
 # The faults are made in the guest by /qga-fault.sh
 # (tests/guest/qga-fault.sh), which talks to the test through a mailbox
