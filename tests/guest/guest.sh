@@ -10,6 +10,9 @@
 #   guest_libvirtd_stop          stop libvirtd (waits until no other test
 #                                uses it; see "Restarting libvirtd")
 #   guest_libvirtd_start         start it again (after guest_libvirtd_stop)
+#   guest_libvirtd_claim         wait until no other test uses libvirtd,
+#                                and keep them waiting until the next
+#                                guest_libvirtd_start
 #   guest_name                   choose the domain's name before it exists
 #                                (sets GUEST_DOM: nbdkit's domain= needs it,
 #                                and nbdkit starts before the VM)
@@ -164,11 +167,19 @@ _guest_libvirtd_answers ()
   return 1
 }
 
+# Wait until no other test uses libvirtd and keep it so: a test that
+# must restart libvirtd within a time (while its guest is frozen) calls
+# this before that time starts.
+guest_libvirtd_claim ()
+{
+  flock -x -w 600 "$_guest_share_fd" ||
+    { echo "$0: FAIL: other tests kept libvirtd busy for 600 s" >&2; exit 1; }
+}
+
 guest_libvirtd_stop ()
 {
   local pid i
-  flock -x -w 600 "$_guest_share_fd" ||
-    { echo "$0: FAIL: other tests kept libvirtd busy for 600 s" >&2; exit 1; }
+  guest_libvirtd_claim
   pid=$(cat /run/libvirtd.pid) && kill "$pid" ||
     { echo "$0: FAIL: no libvirtd to stop" >&2; exit 1; }
   for i in $(seq 1 300); do
