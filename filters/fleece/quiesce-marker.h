@@ -48,11 +48,11 @@ extern const char *marker_path (void);
  * returns >= 0 on success, else -1 with why filled), and remove the
  * marker when it succeeds.  If the marker's writer died and its
  * 'PATH freeze' group still runs, that group is killed first (its
- * freeze could otherwise land after the thaw), with a warning.  at_start: called before nbdkit serves (a
- * marker with our own pid is then a dead process's).  A thaw for a
- * dead process, and at start a marker left alone, get one warning
- * line.  Returns 0 when nothing is owed any more, -1 with why filled
- * when no freeze may happen now.
+ * freeze could otherwise land after the thaw), with a warning.
+ * at_start: called before nbdkit serves (a marker with our own pid is
+ * then a dead process's).  A thaw for a dead process, and at start a
+ * marker left alone, get one warning line.  Returns 0 when nothing is
+ * owed any more, -1 with why filled when no freeze may happen now.
  */
 extern int marker_settle (bool at_start, int (*thaw) (char *, size_t),
                           char *why, size_t why_len);

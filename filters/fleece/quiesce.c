@@ -11,17 +11,18 @@
  *
  * quiesce-command is executed directly (posix_spawn, no shell) as
  * `PATH freeze` and `PATH thaw`, each in a process group of its own,
- * bounded by quiesce-timeout: when it passes the whole group is
- * killed (a script's children too).  Exit status 0 means success; if the first
- * line of its standard output is a number, that is the number of
- * filesystems frozen, otherwise 1 is assumed.
+ * bounded by quiesce-timeout: when it passes the whole group is killed
+ * (a script's children too).  Exit status 0 means success; if the
+ * first line of its standard output is a number, that is the number
+ * of filesystems frozen, otherwise 1 is assumed.
  *
  * Crash recovery (quiesce-state-dir=, quiesce-marker.c): before
  * 'PATH freeze' the marker is written, and the freeze's process group
- * added to it once spawned; a successful 'PATH thaw' removes it.  A marker found at start (.after_fork) or before a
- * freeze means a thaw is owed: it is run first, and while it fails
- * nothing is frozen again (the snapshot is crash-consistent, or
- * refused under quiesce=require).
+ * is added to it once spawned; a successful 'PATH thaw' removes it.
+ * A marker found at start (.after_fork) or before a freeze means a
+ * thaw is owed: it is run first, and while it fails nothing is frozen
+ * again (the snapshot is crash-consistent, or refused under
+ * quiesce=require).
  */
 #include <config.h>
 
