@@ -107,8 +107,15 @@ def answer(conn, cmd, arguments):
                      json.dumps({"return": arguments["id"]}).encode() + b"\n")
         if action == "reset":
             # Closing with unread bytes makes a Unix socket's peer read
-            # ECONNRESET.
-            select.select([conn], [], [], 60)
+            # ECONNRESET.  Peek (never read) until the whole next
+            # command is there: the client may send it in parts, and a
+            # part sent after the close would fail with EPIPE instead.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                select.select([conn], [], [], 1)
+                if b"\n" in conn.recv(65536, socket.MSG_PEEK):
+                    break
+                time.sleep(0.01)
             raise ConnectionResetError("reset on request")
         return True
     action = rule_for(cmd)
