@@ -26,4 +26,10 @@ extern int cbw_preserve (nbdkit_next *next, struct snap *s,
                          uint64_t offset, uint32_t count, bool fast_zero,
                          int *err);
 
+/* The extents hints of a new snapshot of size bytes (struct snap's
+ * windows): one byte per 4 MiB window of the disk, all unknown; freed
+ * with free.  NULL with errno ENOMEM.
+ */
+extern uint8_t *cbw_windows_new (uint64_t size);
+
 #endif /* FLEECE_CBW_H */

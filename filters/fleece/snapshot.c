@@ -39,6 +39,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "cbw.h"
 #include "cleanup.h"
 #include "fleece.h"
 #include "monotime.h"
@@ -103,6 +104,7 @@ snap_free (struct snap *s)
 {
   if (s) {
     blocks_free (s->blocks);
+    free (s->windows);
     free (s);
   }
 }
@@ -124,10 +126,11 @@ snap_prepare (nbdkit_next *next)
   s->size = size;
   s->nblocks = (size + fleece_cfg.block_size - 1) >> fleece_cfg.block_shift;
   s->blocks = blocks_new (s->nblocks);
-  if (s->blocks == NULL) {
+  s->windows = cbw_windows_new (s->size);
+  if (s->blocks == NULL || s->windows == NULL) {
     nbdkit_error ("fleece: allocating the state of %" PRIu64 " blocks: %m",
                   s->nblocks);
-    free (s);
+    snap_free (s);
     return NULL;
   }
   return s;

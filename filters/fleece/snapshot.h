@@ -35,6 +35,7 @@ struct snap {
   char taken_at[48];            /* UTC, ISO 8601 with milliseconds */
   struct quiesce_outcome q;     /* frozen count, reason, timings */
   uint64_t barrier_ns;          /* how long live writes were held */
+  uint8_t *windows;             /* cbw.c's extents hints (cbw.h) */
 };
 
 /* Enter the barrier's read side; returns the active snapshot or NULL.
