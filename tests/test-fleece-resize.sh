@@ -3,7 +3,8 @@
 # the size per connection) never crashes nbdkit and never serves a
 # snapshot it cannot keep exact: a copy the live connection cannot make
 # breaks the snapshot (the guest write succeeds), a snapshot connection
-# to a disk that shrank is refused.
+# to a disk that shrank is refused, and a live write to it still copies
+# (its extents query stays inside the shrunk disk).
 source "$srcdir/functions.sh"
 requires nbdkit --version
 requires /usr/bin/python3 -c 'import nbd'
@@ -40,6 +41,10 @@ else:
     except nbd.Error:
         pass
     print("ok: shrunk disk: new snapshot connection refused")
+    live = conn("")                     # sees 1M: its first copy asks
+    live.pwrite(b"y" * 512, 0)          # extents within 1M, not to 2M
+    assert a.pread(512, 0) == bytes(512), "snapshot block 0 changed"
+    print("ok: shrunk disk: a live write copies, the snapshot is exact")
 EOF2
 
 run ()

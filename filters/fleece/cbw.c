@@ -140,7 +140,11 @@ run_extents (nbdkit_next *next, struct snap *s, uint64_t off, uint64_t end)
   }
   if (!unknown)
     return NULL;                /* every window of the run is data */
+  /* Not past this connection's size (copy_run checked only [off,
+   * end)): a window it does not cover is then not all data, MIXED.
+   */
   wend = MIN ((w1 + 1) << WINDOW_SHIFT, s->size);
+  wend = MIN (wend, (uint64_t) next->get_size (next));
   ex = get_extents (next, w0 << WINDOW_SHIFT, wend - (w0 << WINDOW_SHIFT));
   if (ex == NULL)
     return NULL;
