@@ -3,7 +3,8 @@
 # around the snapshot switch, its count reported in the export
 # description; a failing, hanging or zero-count freeze gives a
 # crash-consistent snapshot (quiesce=auto) or no snapshot
-# (quiesce=require), and the thaw is owed in every case.
+# (quiesce=require), and the thaw is owed in every case.  A timeout
+# kills the command's process group, also a child it left behind.
 source "$srcdir/functions.sh"
 requires nbdkit --version
 requires nbdinfo --version
@@ -18,19 +19,21 @@ case "\$1 \$(cat $tmpdir/mode)" in
   "freeze ok") echo 3 ;;
   "freeze zero") echo 0 ;;
   "freeze fail") echo "agent says no" >&2; exit 1 ;;
-  "freeze hang") sleep 30 & echo \$! > $tmpdir/hang.pid; wait ;;
+  "freeze hang") sleep 30 & echo \$! > $tmpdir/child.pid; wait ;;
+  "freeze child") sleep 30 & echo \$! > $tmpdir/child.pid; echo 3 ;;
 esac
 exit 0
 EOS
 chmod +x "$cmd"
 
-# desc MODE QUIESCE: print the snapshot's export description.
+# desc MODE QUIESCE [TIMEOUT]: print the snapshot's export description.
 desc ()
 {
   echo "$1" > "$tmpdir/mode"
   : > "$log"
+  rm -f "$tmpdir/child.pid"
   nbdkit -U - --filter="$FLEECE" memory 1M quiesce-command="$cmd" \
-         quiesce="$2" quiesce-timeout=300ms \
+         quiesce="$2" quiesce-timeout="${3:-300ms}" \
          --run 'nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$unixsocket"' \
          2>"$tmpdir/stderr" |
     sed -n 's/^\t*"description": "\(.*\)",*$/\1/p'
@@ -58,16 +61,30 @@ check "$(desc zero auto)" 'crash-consistent: the freeze froze 0 filesystems$' \
   "freeze zero;thaw zero;"
 check "$(desc fail auto)" "crash-consistent: freeze failed: '.*quiesce freeze' failed \(exit status 1\)$" \
   "freeze fail;thaw fail;"
-check "$(desc hang auto)" "crash-consistent: freeze failed: .* did not finish within quiesce-timeout \(killed\)$" \
+# child_killed WHAT: the timeout killed the command's whole process
+# group, its child (pid in child.pid) too.  (2 s: time to start it.)
+child_killed ()
+{
+  local child i gone=
+  child=$(cat "$tmpdir/child.pid")
+  for i in $(seq 1 100); do
+    if [ ! -e "/proc/$child" ] ||
+       grep -Eq '^[0-9]+ \(.*\) [ZX] ' "/proc/$child/stat" 2>/dev/null; then
+      gone=1; break
+    fi
+    sleep 0.05
+  done
+  [ -n "$gone" ] || { echo "$0: FAIL: $1: child $child still runs" >&2; exit 1; }
+  echo "ok: $1: its child (pid $child) was killed with it"
+}
+check "$(desc hang auto 2s)" "crash-consistent: freeze failed: .* did not finish within quiesce-timeout \(killed\)$" \
   "freeze hang;thaw hang;"
-# The timeout killed the command's whole process group: its child too.
-hang=$(cat "$tmpdir/hang.pid")
-for i in $(seq 1 100); do
-  grep -Eq '^[0-9]+ \(.*\) [ZX] ' "/proc/$hang/stat" 2>/dev/null || [ ! -e "/proc/$hang" ] && break
-  sleep 0.05
-done
-[ "$i" -lt 100 ] || { echo "$0: FAIL: the hung freeze's child $hang still runs" >&2; exit 1; }
-echo "ok: the hung freeze's child (pid $hang) was killed with it"
+child_killed "a hung freeze"
+# A freeze that exits 0 but leaves a child holding its stdout has not
+# finished: the child could still freeze.
+check "$(desc child auto 2s)" "crash-consistent: freeze failed: .* did not finish within quiesce-timeout \(killed\)$" \
+  "freeze child;thaw child;"
+child_killed "a freeze that left a child"
 check "$(desc ok off)" 'crash-consistent: quiesce=off$' ""
 
 # quiesce=require: no snapshot when the freeze fails, thaw still sent,

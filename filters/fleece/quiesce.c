@@ -141,27 +141,26 @@ quiesce_get_ready (void)
   return 0;
 }
 
-/* Run `command verb`, bounded.  Returns the number on the first line of
- * its stdout (or 1) on exit status 0, else -1 with why filled in.
+/* Spawn `command verb` in a process group of its own, stdin
+ * /dev/null (a foreground-less group must not read the terminal),
+ * stdout into a pipe whose read end is *out.  Its pid, or -1 with why
+ * filled.
  */
-static int
-run_command (const char *verb, char *why, size_t why_len)
+static pid_t
+spawn_command (const char *verb, int *out, char *why, size_t why_len)
 {
   char *argv[] = { (char *) command, (char *) verb, NULL };
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  uint64_t deadline = monotime_ns () + timeout_ns;
-  char out[64] = "", sink[256];
-  size_t got = 0;
-  int pipefd[2], status = 0, r;
+  int pipefd[2], r;
   pid_t pid;
-  ssize_t n;
 
   if (pipe2 (pipefd, O_CLOEXEC) == -1) {
     snprintf (why, why_len, "quiesce-command: pipe: %s", strerror (errno));
     return -1;
   }
   posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 1);
   posix_spawnattr_init (&attr);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP);
@@ -175,36 +174,76 @@ run_command (const char *verb, char *why, size_t why_len)
     snprintf (why, why_len, "quiesce-command=%s: %s", command, strerror (r));
     return -1;
   }
-  if (marker_enabled () && strcmp (verb, "freeze") == 0)
-    marker_note_freeze (pid);
-  /* Read its output until EOF or the deadline. */
-  for (;;) {
-    uint64_t now = monotime_ns ();
-    struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-    if (now >= deadline ||
-        poll (&pfd, 1, (int) ((deadline - now) / NS_PER_MS) + 1) <= 0)
+  *out = pipefd[0];
+  return pid;
+}
+
+/* Read fd into out (NUL-terminated; the rest is drained, so talking
+ * much never blocks the command) until EOF or deadline.  True at EOF:
+ * the command, and every child that kept its stdout, are done with it.
+ */
+static bool
+read_output (int fd, uint64_t deadline, char *out, size_t len)
+{
+  char sink[256];
+  size_t got = 0;
+  uint64_t now;
+  ssize_t n;
+  int r;
+
+  while ((now = monotime_ns ()) < deadline) {
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    r = poll (&pfd, 1, (int) ((deadline - now) / NS_PER_MS) + 1);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
       break;
-    /* Keep the start, drain the rest (no SIGPIPE for talking much). */
-    bool keep = got < sizeof out - 1;
-    n = read (pipefd[0], keep ? out + got : sink,
-              keep ? sizeof out - 1 - got : sizeof sink);
-    if (n <= 0)
-      break;
+    bool keep = got < len - 1;
+    n = read (fd, keep ? out + got : sink, keep ? len - 1 - got : sizeof sink);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      out[got] = '\0';
+      return true;              /* EOF (or an error: nothing more to read) */
+    }
     if (keep)
       got += n;
   }
-  close (pipefd[0]);
   out[got] = '\0';
-  /* Reap it, killing it if the deadline passed. */
-  while ((r = waitpid (pid, &status, WNOHANG)) == 0) {
-    if (monotime_ns () >= deadline) {
-      kill (-pid, SIGKILL);
-      waitpid (pid, &status, 0);
-      snprintf (why, why_len, "'%s %s' did not finish within "
-                "quiesce-timeout (killed)", command, verb);
-      return -1;
-    }
+  return false;
+}
+
+/* Run `command verb`, bounded.  Returns the number on the first line of
+ * its stdout (or 1) on exit status 0, else -1 with why filled in.  At
+ * the deadline its whole group is killed: also when it exited but a
+ * child still holds its stdout (that child could still freeze).
+ */
+static int
+run_command (const char *verb, char *why, size_t why_len)
+{
+  uint64_t deadline = monotime_ns () + timeout_ns;
+  char out[64];
+  int fd = -1, status = 0, r = 0;
+  bool eof;
+  pid_t pid;
+
+  pid = spawn_command (verb, &fd, why, why_len);
+  if (pid == -1)
+    return -1;
+  if (marker_enabled () && strcmp (verb, "freeze") == 0)
+    marker_note_freeze (pid);
+  eof = read_output (fd, deadline, out, sizeof out);
+  close (fd);
+  /* Reap it (not yet reaped, its group id cannot be reused). */
+  while (eof && (r = waitpid (pid, &status, WNOHANG)) == 0 &&
+         monotime_ns () < deadline)
     nbdkit_nanosleep (0, 1000000);
+  if (!eof || r == 0) {
+    kill (-pid, SIGKILL);
+    waitpid (pid, &status, 0);
+    snprintf (why, why_len, "'%s %s' did not finish within "
+              "quiesce-timeout (killed)", command, verb);
+    return -1;
   }
   if (r == -1 || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
     snprintf (why, why_len, "'%s %s' failed (%s %d)", command, verb,
