@@ -16,7 +16,8 @@
 #      (quiesce=auto, with the reason) or refused (quiesce=require) and
 #      nothing is frozen again; once thaw works, the marker is cleared.
 # Then: a marker whose pid is now a live nbdkit that started after the
-# marker's time (a reused pid) is stale; a FIFO by the marker's name
+# marker's time (a reused pid) is stale, and its freeze group, recorded
+# in another boot, is not killed; a FIFO by the marker's name
 # does not block nbdkit; the parameter's errors.
 source "$srcdir/functions.sh"
 requires nbdkit --filter=delay null --dump-plugin
@@ -193,6 +194,8 @@ cleanup_pid $!
 wait_grep "$tmpdir/freeze.pid" .
 has_marker
 fpid=$(cat "$tmpdir/freeze.pid") cpid=$(cat "$tmpdir/child.pid")
+# nbdkit appends these after the spawn: not ordered with freeze.pid.
+wait_grep "$marker" '^freeze-where=[0-9a-f-]+:[0-9]+$'
 grep -qx "freeze-pid=$fpid" "$marker" || fail "marker: no freeze-pid=$fpid"
 grep -Eqx 'freeze-ticks=[1-9][0-9]*' "$marker" || fail "marker: no freeze-ticks="
 dead=$pid
@@ -239,7 +242,16 @@ echo "== a reused pid: a live nbdkit that started after the marker's time"
 other_sock="$tmpdir/other.sock"
 start_nbdkit "$tmpdir/other.pid" "$other_sock" null
 opid=$(cat "$tmpdir/other.pid")
-printf 'pid=%s\ncommand=%s\ntime=2000-01-01T00:00:00Z\n' "$opid" "$cmd" > "$marker"
+# Its freeze is recorded in another boot: a live group with that pid and
+# start ticks here is someone else's, and is left alone.
+setsid sleep 300 & spid=$!
+cleanup_pid "$spid"
+for i in $(seq 1 100); do
+  [ "$(awk '{print $5}' "/proc/$spid/stat")" = "$spid" ] && break  # pgrp
+  sleep 0.05
+done
+printf 'pid=%s\ncommand=%s\ntime=2000-01-01T00:00:00Z\nfreeze-pid=%s\nfreeze-ticks=%s\nfreeze-where=another-boot:1\n' \
+  "$opid" "$cmd" "$spid" "$(awk '{print $22}' "/proc/$spid/stat")" > "$marker"
 : > "$tmpdir/frozen"; : > "$log"
 d=$(nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
       quiesce-state-dir="$state" \
@@ -252,6 +264,10 @@ expect_calls "thaw;freeze;thaw;"
 thawed; no_marker
 pid=$opid sock=$other_sock stop
 echo "ok: pid $opid (a live nbdkit, started after the marker's time) is not its writer"
+kill -0 "$spid" || fail "a process group recorded in another boot was killed"
+grep -q "killed it before the thaw" "$tmpdir/reuse.log" && fail "reuse: killed a group"
+kill "$spid"; wait "$spid" 2>/dev/null || true; forget_pid "$spid"
+echo "ok: a freeze recorded in another boot: the live group $spid was left alone"
 
 echo "== a FIFO by the marker's name does not block nbdkit"
 mkfifo -m 0600 "$marker"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,23 @@ proc_alive_start_ticks (long pid)
 
   snprintf (spid, sizeof spid, "%ld", pid);
   return proc_stat (spid, name, sizeof name, &state, &ticks) == 0 ? ticks : 0;
+}
+
+void
+proc_alive_where (char *buf, size_t len)
+{
+  char boot[64] = "";
+  struct stat st;
+  FILE *fp = fopen ("/proc/sys/kernel/random/boot_id", "re");
+
+  if (fp && fgets (boot, sizeof boot, fp))
+    boot[strcspn (boot, "\n")] = '\0';
+  if (fp)
+    fclose (fp);
+  if (boot[0] == '\0' || stat ("/proc/self/ns/pid", &st) == -1)
+    snprintf (buf, len, "%s", "");
+  else
+    snprintf (buf, len, "%s:%llu", boot, (unsigned long long) st.st_ino);
 }
 
 int

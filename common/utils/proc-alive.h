@@ -41,12 +41,21 @@ extern bool proc_alive_same_program (long pid, time_t written);
  */
 extern unsigned long long proc_alive_start_ticks (long pid);
 
+/* Where pids and start ticks mean what they say: this boot and pid
+ * namespace, as "BOOT_ID:PIDNS_INODE" (/proc/sys/kernel/random/boot_id
+ * and the inode of /proc/self/ns/pid), into buf; "" if unknown.  A
+ * recorded (pid, ticks) names a process only where this is the same.
+ */
+extern void proc_alive_where (char *buf, size_t len);
+
 /* SIGKILL the process group pgid if it is still the group that the
  * process (pgid, leader_ticks) led: its leader is that process, or the
  * leader has gone and the group has members left (Linux does not
  * reuse a pid while a group by that number has members; not handled:
  * the group ended, its number was reused by a new leader that exited
- * in turn, all between the record and this call).  A leader by that
+ * in turn, all between the record and this call, or between the check
+ * and the kill).  Only for a record made where proc_alive_where says
+ * the same.  A leader by that
  * pid with other start ticks is another process: left alone.  1 if
  * the group was signalled, 0 if there is no such group, -1 (errno
  * set) if it cannot tell or signal.

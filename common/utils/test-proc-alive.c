@@ -4,7 +4,7 @@
  * that started after the marker's time (a reused pid) and one that
  * started before it; the marker time format; and
  * proc_alive_kill_group: a live leader with other start ticks is left
- * alone, a group whose leader has gone is killed.  Not tested: /proc
+ * alone, a group whose leader has gone is killed; proc_alive_where.  Not tested: /proc
  * mounted with hidepid= (it needs a private mount of /proc and a
  * second user).
  */
@@ -148,6 +148,23 @@ check_kill_group (void)
   failed |= r != 0;
 }
 
+/* This boot and pid namespace: "BOOT_ID:INODE", the same twice. */
+static void
+check_where (void)
+{
+  char a[128], b[128];
+  const char *colon;
+  bool ok;
+
+  proc_alive_where (a, sizeof a);
+  proc_alive_where (b, sizeof b);
+  colon = strchr (a, ':');
+  ok = colon && colon - a == 36 && colon[1] >= '1' && colon[1] <= '9' &&
+    strcmp (a, b) == 0;
+  printf ("%s: where pids mean what they say: %s\n", ok ? "ok" : "FAIL", a);
+  failed |= !ok;
+}
+
 int
 main (void)
 {
@@ -189,5 +206,6 @@ main (void)
   waitpid (other, NULL, 0);
 
   check_kill_group ();
+  check_where ();
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -26,10 +26,11 @@
  * stale: its freeze never ran, and a thaw is harmless.
  *
  * The freeze's process group: once 'PATH freeze' is spawned (in a
- * group of its own), "freeze-pid=" and "freeze-ticks=" (its start in
- * clock ticks since boot) are appended.  A recovery for a dead writer
- * kills that group if it is still the same group (proc-alive.h) before
- * thawing: a freeze still running could land after the thaw and leave
+ * group of its own), "freeze-pid=", "freeze-ticks=" (its start in
+ * clock ticks since boot) and "freeze-where=" (boot id and pid
+ * namespace) are appended.  A recovery for a dead writer in the same
+ * boot and pid namespace kills that group if it is still the same
+ * group (proc-alive.h) before thawing: a freeze still running could land after the thaw and leave
  * the guest frozen.  A freeze already passed to a daemon (libvirtd
  * runs agent commands of one domain in order) lands before the thaw.
  *
@@ -282,6 +283,22 @@ marker_number (const char *buf, const char *key)
   return p ? strtoull (p + strlen (pat), NULL, 10) : 0;
 }
 
+/* Was the marker text buf's freeze recorded in this boot and pid
+ * namespace ("freeze-where=", proc_alive_where)?
+ */
+static bool
+same_where (const char *buf)
+{
+  char here[128];
+  const char *p = strstr (buf, "\nfreeze-where=");
+  size_t len;
+
+  proc_alive_where (here, sizeof here);
+  len = strlen (here);
+  return p && len > 0 && strncmp (p + 14, here, len) == 0 &&
+    p[14 + len] == '\n';
+}
+
 /* Kill the dead writer's 'PATH freeze' if its group still runs. */
 static void
 kill_orphan_freeze (const char *buf, long writer)
@@ -290,8 +307,14 @@ kill_orphan_freeze (const char *buf, long writer)
   unsigned long long ticks = marker_number (buf, "freeze-ticks");
   int r;
 
-  if (fpid == 0 || fpid > LONG_MAX || ticks == 0)
+  if (fpid <= 1 || fpid > LONG_MAX || ticks == 0)
     return;
+  if (!same_where (buf)) {
+    nbdkit_debug ("fleece: the freeze in %s was recorded in another boot "
+                  "or pid namespace: not killing process group %llu",
+                  path, fpid);
+    return;
+  }
   r = proc_alive_kill_group ((long) fpid, ticks);
   if (r == 1)
     nbdkit_error ("fleece: warning: '%s freeze' (process group %llu) of "
@@ -393,11 +416,13 @@ marker_create (char *why, size_t why_len)
 void
 marker_note_freeze (long pid)
 {
-  char buf[128];
+  char buf[256], where[128];
   int fd, n;
 
-  n = snprintf (buf, sizeof buf, "freeze-pid=%ld\nfreeze-ticks=%llu\n",
-                pid, proc_alive_start_ticks (pid));
+  proc_alive_where (where, sizeof where);
+  n = snprintf (buf, sizeof buf, "freeze-pid=%ld\nfreeze-ticks=%llu\n"
+                "freeze-where=%s\n", pid, proc_alive_start_ticks (pid),
+                where);
   fd = open (path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (fd == -1 || write (fd, buf, n) != n)
     nbdkit_debug ("fleece: cannot add the freeze's process group to %s: %m",
