@@ -113,7 +113,8 @@ def answer(conn, cmd, arguments):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 select.select([conn], [], [], 1)
-                if b"\n" in conn.recv(65536, socket.MSG_PEEK):
+                peek = conn.recv(65536, socket.MSG_PEEK)
+                if not peek or b"\n" in peek:
                     break
                 time.sleep(0.01)
             raise ConnectionResetError("reset on request")
