@@ -30,9 +30,10 @@
  * clock ticks since boot) and "freeze-where=" (boot id and pid
  * namespace) are appended.  A recovery for a dead writer in the same
  * boot and pid namespace kills that group if it is still the same
- * group (proc-alive.h) before thawing: a freeze still running could land after the thaw and leave
- * the guest frozen.  A freeze already passed to a daemon (libvirtd
- * runs agent commands of one domain in order) lands before the thaw.
+ * group (proc-alive.h) before thawing: a freeze still running could
+ * land after the thaw and leave the guest frozen.  A freeze already
+ * passed to a daemon (libvirtd runs agent commands of one domain in
+ * order) lands before the thaw.
  *
  * Not handled: a freeze child that left the group (setsid, a daemon);
  * nbdkit killed between the spawn and the append (microseconds); two
