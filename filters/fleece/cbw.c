@@ -99,23 +99,29 @@ get_extents (nbdkit_next *next, uint64_t off, uint64_t len)
   return ex;
 }
 
-/* Does ex say [off, off+len) is all data (covered, none of it zero)? */
+/* Is [off, off+len) covered by extents of ex that are all zero (zero
+ * true) or all not zero (false)?  *i walks ex forward, so a run's
+ * blocks are scanned once; a gap or a shorter list answers false.
+ */
 static bool
-all_data (struct nbdkit_extents *ex, uint64_t off, uint64_t len)
+all_of (struct nbdkit_extents *ex, size_t *i, uint64_t off, uint64_t len,
+        bool zero)
 {
-  size_t i, n = nbdkit_extents_count (ex);
+  size_t n = ex ? nbdkit_extents_count (ex) : 0;
   struct nbdkit_extent e;
-  uint64_t end = off + len;
 
-  for (i = 0; i < n && off < end; i++) {
-    e = nbdkit_get_extent (ex, i);
+  for (; *i < n; ++*i) {
+    e = nbdkit_get_extent (ex, *i);
     if (e.offset + e.length <= off)
       continue;
-    if ((e.type & NBDKIT_EXTENT_ZERO) || e.offset > off)
+    if (((e.type & NBDKIT_EXTENT_ZERO) != 0) != zero || e.offset > off)
       return false;
+    if (e.offset + e.length >= off + len)
+      return true;
+    len -= e.offset + e.length - off;
     off = e.offset + e.length;
   }
-  return off >= end;
+  return false;
 }
 
 /* The extents for a run [off, end) of snapshot s, or NULL when the
@@ -150,34 +156,13 @@ run_extents (nbdkit_next *next, struct snap *s, uint64_t off, uint64_t end)
     return NULL;
   for (w = w0; w <= w1; w++) {
     uint64_t woff = w << WINDOW_SHIFT;
-    h = all_data (ex, woff, MIN (woff + (1 << WINDOW_SHIFT), s->size) - woff)
+    size_t i = 0;
+    h = all_of (ex, &i, woff,
+                MIN (woff + (1 << WINDOW_SHIFT), s->size) - woff, false)
       ? WINDOW_DATA : WINDOW_MIXED;
     __atomic_store_n (&s->windows[w], h, __ATOMIC_RELAXED);
   }
   return ex;
-}
-
-/* Does [off, off+len) lie inside zero extents?  *i walks ex forward,
- * so a run is scanned once.
- */
-static bool
-all_zero (struct nbdkit_extents *ex, size_t *i, uint64_t off, uint64_t len)
-{
-  size_t n = ex ? nbdkit_extents_count (ex) : 0;
-  struct nbdkit_extent e;
-
-  for (; *i < n; ++*i) {
-    e = nbdkit_get_extent (ex, *i);
-    if (e.offset + e.length <= off)
-      continue;
-    if (!(e.type & NBDKIT_EXTENT_ZERO) || e.offset > off)
-      return false;
-    if (e.offset + e.length >= off + len)
-      return true;
-    len -= e.offset + e.length - off;
-    off = e.offset + e.length;
-  }
-  return false;
 }
 
 /* Read the owned data blocks [first, last] from the plugin and store
@@ -251,7 +236,7 @@ copy_run (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
 
   for (b = first; b <= last && r == 0; b++) {
     uint64_t boff = b << shift, blen = MIN (boff + (1 << shift), s->size) - boff;
-    if (!all_zero (ex, &ei, boff, blen)) {
+    if (!all_of (ex, &ei, boff, blen, true)) {
       if (!in_data)
         data_first = b;
       in_data = true;
