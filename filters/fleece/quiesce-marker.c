@@ -175,14 +175,35 @@ marker_path (void)
   return path ? path : "";
 }
 
+/* The value of the first "KEY=" line after the marker text buf's
+ * first line, or NULL.
+ */
+static const char *
+field (const char *buf, const char *key)
+{
+  char pat[32];
+  const char *p;
+
+  snprintf (pat, sizeof pat, "\n%s=", key);
+  p = strstr (buf, pat);
+  return p ? p + strlen (pat) : NULL;
+}
+
+/* Is that line's value exactly value? */
+static bool
+field_is (const char *buf, const char *key, const char *value)
+{
+  const char *v = field (buf, key);
+  size_t len = strlen (value);
+
+  return v && strncmp (v, value, len) == 0 && v[len] == '\n';
+}
+
 /* Was the marker text buf written for our command? */
 static bool
 same_command (const char *buf)
 {
-  const char *p = strstr (buf, "\ncommand=");
-  size_t len = strlen (command);
-
-  return p && strncmp (p + 9, command, len) == 0 && p[9 + len] == '\n';
+  return field_is (buf, "command", command);
 }
 
 /* When was the marker text buf written (its last "time=" line)?
@@ -272,16 +293,13 @@ marker_check (long *pid, char *buf, size_t len, char *why,
   return 1;
 }
 
-/* The number after "\nKEY=" in the marker text buf, or 0. */
+/* The number on the marker text buf's KEY= line (field), or 0. */
 static unsigned long long
 marker_number (const char *buf, const char *key)
 {
-  char pat[32];
-  const char *p;
+  const char *v = field (buf, key);
 
-  snprintf (pat, sizeof pat, "\n%s=", key);
-  p = strstr (buf, pat);
-  return p ? strtoull (p + strlen (pat), NULL, 10) : 0;
+  return v ? strtoull (v, NULL, 10) : 0;
 }
 
 /* Was the marker text buf's freeze recorded in this boot and pid
@@ -291,13 +309,9 @@ static bool
 same_where (const char *buf)
 {
   char here[128];
-  const char *p = strstr (buf, "\nfreeze-where=");
-  size_t len;
 
   proc_alive_where (here, sizeof here);
-  len = strlen (here);
-  return p && len > 0 && strncmp (p + 14, here, len) == 0 &&
-    p[14 + len] == '\n';
+  return here[0] != '\0' && field_is (buf, "freeze-where", here);
 }
 
 /* Kill the dead writer's 'PATH freeze' if its group still runs. */
