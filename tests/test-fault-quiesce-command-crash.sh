@@ -132,6 +132,18 @@ stop ()
   rm -f "$sock"
 }
 
+# captive LOG [PARAMS...]: another nbdkit on the same state dir takes a
+# snapshot, checks it against the disk and prints its description; its
+# stderr goes to LOG.
+captive ()
+{
+  local log=$1
+  shift
+  nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
+    quiesce-state-dir="$state" "$@" \
+    --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" 2> "$log"
+}
+
 # snapshot: take one, check it against the disk, print its description.
 snapshot () { $c check "$disk" || fail "snapshot check"; }
 
@@ -158,10 +170,8 @@ grep -Eqx 'time=[0-9]{4}-[0-9-]+T[0-9:]+Z' "$marker" || fail "marker: no time="
 [ "$(stat -c %a "$marker")" = 600 ] || fail "marker mode"
 # A second nbdkit on the same state dir leaves a live nbdkit's marker
 # alone: no thaw, no freeze, a crash-consistent snapshot saying why.
-d=$(nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
-      quiesce-state-dir="$state" \
-      --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" \
-      2> "$tmpdir/second.log") || { cat "$tmpdir/second.log" >&2; fail "second nbdkit"; }
+d=$(captive "$tmpdir/second.log") ||
+  { cat "$tmpdir/second.log" >&2; fail "second nbdkit"; }
 grep -q "warning: the crash-recovery marker .* belongs to the running nbdkit pid $pid: give each guest its own quiesce-state-dir=" \
   "$tmpdir/second.log" || { cat "$tmpdir/second.log" >&2; fail "second: no warning"; }
 grep -q "crash-consistent: the crash-recovery marker .* belongs to the running nbdkit pid $pid" <<<"$d" ||
@@ -218,10 +228,7 @@ expect_calls "freeze;thaw;thaw;"
 frozen; has_marker
 echo "ok: thaw failing: marker kept, no freeze, snapshot: $d"
 # quiesce=require refuses (a second nbdkit on the same state dir).
-if nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
-     quiesce-state-dir="$state" quiesce=require \
-     --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" \
-     > /dev/null 2> "$tmpdir/req.log"; then
+if captive "$tmpdir/req.log" quiesce=require > /dev/null; then
   fail "quiesce=require took a snapshot while the guest may be frozen"
 fi
 grep -q "snapshot not taken: quiesce=require .*an earlier freeze may still hold" \
@@ -253,10 +260,8 @@ done
 printf 'pid=%s\ncommand=%s\ntime=2000-01-01T00:00:00Z\nfreeze-pid=%s\nfreeze-ticks=%s\nfreeze-where=another-boot:1\n' \
   "$opid" "$cmd" "$spid" "$(awk '{print $22}' "/proc/$spid/stat")" > "$marker"
 : > "$tmpdir/frozen"; : > "$log"
-d=$(nbdkit -U - --filter="$FLEECE" file "$disk" quiesce-command="$cmd" \
-      quiesce-state-dir="$state" \
-      --run "/usr/bin/python3 $tmpdir/c.py \$unixsocket check $disk" \
-      2> "$tmpdir/reuse.log") || { cat "$tmpdir/reuse.log" >&2; fail "reuse: nbdkit"; }
+d=$(captive "$tmpdir/reuse.log") ||
+  { cat "$tmpdir/reuse.log" >&2; fail "reuse: nbdkit"; }
 grep -q "warning: nbdkit pid $opid died between 'freeze' and 'thaw'.* ok, marker removed" \
   "$tmpdir/reuse.log" || { cat "$tmpdir/reuse.log" >&2; fail "reuse: no recovery"; }
 grep -Eq 'application-consistent: 2 filesystems frozen' <<<"$d" || fail "reuse: description '$d'"
