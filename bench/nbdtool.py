@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece benchmark helper (bench/run.sh calls it).
 #
 #   nbdtool.py hold URI READYFILE   connect, read the first 4 KiB, write

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: where the time of a live write goes.
 #
 #   bench/profile.sh [callgrind|perf|all]      (default all)

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece benchmark report: reads OUTDIR/results.tsv and
 # OUTDIR/meta.txt (written by bench/run.sh) and prints the tables and
 # the ratios the targets name.  Figures are the mean over the rounds;

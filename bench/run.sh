@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece benchmark: the fleece filter beside nbdkit's file
 # plugin, the vmdisk plugin and qemu-storage-daemon's own fleecing, on
 # one random-filled raw image over Unix-socket NBD, interleaved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for the control protocol parser
  * (filters/fleece/control-proto.c): one request line from a control
  * client, then the reply line the server would send for it.  Checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for parse_duration
  * (common/utils/parse-duration.c), which reads user parameters.
  * Checks beyond "no crash": a success is at most DURATION_MAX_NS and

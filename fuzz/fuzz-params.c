@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for the filter's parameter parsing
  * (filters/fleece/params.c params_config, and through it quiesce.c
  * and control.c): "KEY=VALUE" as nbdkit would pass it.  The first

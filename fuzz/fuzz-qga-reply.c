@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for the guest agent reply parser
  * (plugins/vmdisk/qga-reply.c): replies come from the guest, which we
  * do not trust.  The first byte picks the reason buffer's length

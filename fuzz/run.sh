@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Build every libFuzzer target with clang (in _build-fuzz/, with
 # ASan and UBSan) and run each for SECONDS (default 20, what CI uses
 # through scripts/check-sanitizers.sh); longer by hand, e.g.

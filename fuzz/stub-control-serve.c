@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: fuzz/stub-control-serve.c: control.c's one call into
  * control-server.c, never reached from .config (fuzz-params).
  */

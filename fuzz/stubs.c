@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: fuzz/stubs.c, the few nbdkit functions the fuzzed
  * files call, so that they link without nbdkit (as tests/quiesce-
  * driver.c does).  Messages are dropped: a fuzzer only looks for

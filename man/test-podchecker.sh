@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Every man page is valid POD with no warnings.
 set -euo pipefail
 status=0

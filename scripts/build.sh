@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Configure (once) and build in the source tree, warnings as errors.
 # Fast when nothing changed.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The test suite again under checkers; .ci/run calls it after
 # scripts/check.sh.  Exits non-zero on any failing test or any report.
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite

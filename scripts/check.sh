@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # README command 2: install what is missing, build, run the whole test
 # suite, and print "N passed, N failed".  Exits non-zero on any failure.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # README command 1: install what is missing, build, and run the main
 # job: a libvirt guest (the test guest of tests/guest, TCG, booted from
 # Debian's kernel) whose disk is served by nbdkit with the fleece filter

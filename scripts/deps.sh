@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian packages that building, testing and the demo need.
 # Idempotent: asks apt only when something is missing.
 set -euo pipefail

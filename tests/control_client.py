@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: a minimal control-socket client for the control tests.
 #
 # Imported by the tests' Python scripts (PYTHONPATH=$srcdir).  It

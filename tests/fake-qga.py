@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: a scripted fake qemu-guest-agent on a Unix socket.
 #
 # Speaks enough of the QGA protocol for vmdisk's agent-socket= mode

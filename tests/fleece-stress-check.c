@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: test-fleece-stress, failure reports and checks.
  *
  * Design: what every part of the test shares to make and check data.

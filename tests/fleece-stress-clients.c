@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: test-fleece-stress, the live writers and the
  * snapshot readers.
  *

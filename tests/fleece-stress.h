@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: test-fleece-stress, what its three files share.
  *
  * test-fleece-stress.c: the design, the shared state, the controller

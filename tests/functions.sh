@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: sourced by every shell test.
 #
 # Provides $VMDISK and $FLEECE (the built .so files, checked to exist,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: small checks shared by the Python parts of the tests
 # (functions.sh puts this directory on PYTHONPATH).
 import errno

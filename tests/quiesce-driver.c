@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: drive vmdisk's quiesce code without nbdkit.
  *
  * The quiesce sources of the plugin are compiled into this program

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: sourced by the test-quiesce-*.sh tests, after
 # functions.sh.  Runs quiesce-driver (vmdisk's quiesce sources without
 # nbdkit) and the fake guest agent fake-qga.py.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-control-abuse.sh: bad control clients never disturb serving.
 # After each abuse below, the live export and the snapshot export read
 # back exactly the expected data on new NBD connections, and a new

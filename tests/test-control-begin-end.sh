@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-control-begin-end.sh: snapshots driven by the control socket,
 # seen by NBD clients.
 # - snapshot-begin with no NBD client creates generation 1; live writes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-control-fleecectl.sh: the fleecectl command-line client.
 # - Usage errors and a missing or refusing socket: clear messages,
 #   exit status 2.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-control-perms.sh: who may use the control socket, and its file.
 # - Under umask 000 the socket is still created with mode 0600;
 #   control-mode=0660 control-group=nogroup gives 0660 and group

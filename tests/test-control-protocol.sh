@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-control-protocol.sh: every control command and every error code
 # round-trips as documented in nbdkit-fleece-filter(1), PROTOCOL.
 # - status, snapshot-begin (create, adopt, quiesce=off, quiesce=require

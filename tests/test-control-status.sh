@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-control-status.sh: the figures in a status reply match what the
 # test did (4 MiB disk, 64 blocks of 64 KiB, fleece-max-size=2M).
 # - After begin: zero everywhere, disk-size, blocks-total, block-size,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The real guest agent (qemu-ga, under libvirt) hanging or vanishing
 # around a snapshot.  What must hold each time: the snapshot comes
 # within its bound and its label is honest (crash-consistent, with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # End to end with plain QEMU (no libvirt): the vmdisk plugin freezes
 # the guest through QEMU's guest-agent socket (agent-socket=), given to
 # nbdkit before QEMU exists.  An application-consistent backup with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # End to end under libvirt, the way a user runs it: nbdkit serves the
 # guest's disk with the fleece filter over the vmdisk plugin, domain=
 # naming a libvirt domain that does not exist yet when nbdkit starts

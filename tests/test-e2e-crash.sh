@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Crash safety with the real guest under libvirt: nbdkit is killed with
 # SIGKILL while the guest is frozen for a snapshot; the guest stays
 # frozen (nobody else thaws it) and the crash-recovery marker stays;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # libvirtd restarted under a running guest, with the real guest agent.
 # vmdisk keeps one libvirt connection; when libvirtd goes away, the
 # next call must make a new one.  Three moments:

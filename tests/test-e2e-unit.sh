@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The systemd unit template docs/nbdkit-fleece@.service must keep
 # working: systemd-analyze verify accepts it without a warning, and its
 # ExecStartPre, ExecStart and ExecStartPost command lines, taken from

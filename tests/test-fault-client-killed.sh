@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-client-killed.sh: clients killed with SIGKILL.
 # - A snapshot reader killed in the middle of reading: its connection
 #   drops, the snapshot ends with its last connection (a new snapshot

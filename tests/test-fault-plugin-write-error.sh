@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-plugin-write-error.sh: the plugin fails live writes
 # (nbdkit's error filter below fleece, error-pwrite=EIO, switched on
 # by a trigger file).  While a snapshot is active, a live write that

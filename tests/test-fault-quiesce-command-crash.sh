@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-quiesce-command-crash.sh: quiesce-state-dir= gives
 # quiesce-command= crash recovery.  The command is a guest stand-in: it
 # logs each call and keeps a "frozen" flag file (freeze sets it, thaw

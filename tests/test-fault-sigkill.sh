@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-sigkill.sh: nbdkit killed with SIGKILL at each step of a
 # snapshot's life, over vmdisk on a file with the guest agent faked
 # (fake-qga.py, agent-socket=, state-dir= for the crash marker):

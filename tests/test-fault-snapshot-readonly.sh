@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-snapshot-readonly.sh: the snapshot export can never write
 # to the disk.  At the protocol level (libnbd with strict mode off, so
 # every request really reaches nbdkit whatever the export advertises),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-soak.sh: many snapshot generations back to back (default
 # 100; FLEECE_SOAK_GENERATIONS=N for a soak).  Each generation: open
 # the snapshot, check its generation number is the next one, write

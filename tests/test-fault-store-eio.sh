@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-store-eio.sh: real I/O errors in the store.  fleece-dir is
 # a small ext4 file system on a loop device; mid-snapshot it is shut
 # down (EXT4_IOC_SHUTDOWN, NOLOGFLUSH), after which every read, write

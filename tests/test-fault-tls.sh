@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fault-tls.sh: both exports served with `nbdkit --tls=require`
 # (the example in docs/security.md), with X.509 certificates made by
 # certtool at test time, and with a pre-shared key (psktool):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-allow-peer.sh: snapshot-allow-user= and
 # snapshot-allow-group= decide, by the peer credentials of a Unix
 # socket client, who may open the snapshot export.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-cbw-timeout.sh: a plugin too slow for cbw-timeout=100ms
 # (nbdkit's delay filter below fleece makes every read take 500ms).
 # break-snapshot: the live write succeeds, the live image is exact,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-content.sh: the snapshot export of the fleece filter
 # serves the disk exactly as it was when the snapshot was taken, while
 # the live export keeps changing: aligned, unaligned and many-block

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-extents-hints.sh: copy-before-write asks the plugin for
 # extents once per 4 MiB window that is all data, and per copied run in
 # a window with holes, where holes are still settled zero, not copied.

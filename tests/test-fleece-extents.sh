@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-extents.sh: the snapshot's extents (base:allocation)
 # describe the disk as it was when the snapshot was taken, so sparse
 # backups stay sparse: after the live export writes into holes, trims

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-fast-zero.sh: a live fast-zero request (NBD_CMD_FLAG_FAST_ZERO)
 # succeeds with no snapshot; during a snapshot, over a clean data block
 # (which would need a copy-before-write) it fails with ENOTSUP and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-lifecycle.sh: the life of a snapshot, seen by clients.
 # - The first snapshot connection creates generation 1; a second
 #   concurrent connection joins it (same description, multi-conn, both

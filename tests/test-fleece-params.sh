@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-params.sh: every fleece parameter accepts its documented
 # forms and refuses bad values at start with a message that names the
 # parameter; `--help` lists every parameter; snapshot-export=NAME

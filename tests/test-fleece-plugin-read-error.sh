@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-plugin-read-error.sh: the plugin fails the read of a
 # copy-before-write (nbdkit's error filter stacked below fleece, its
 # errors switched on by a trigger file only around the live write).

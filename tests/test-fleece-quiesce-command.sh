@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # fleece quiesce-command=PATH: run as 'PATH freeze' / 'PATH thaw'
 # around the snapshot switch, its count reported in the export
 # description; a failing, hanging or zero-count freeze gives a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-quiesce-user.sh: quiesce-state-dir= under nbdkit -u/-g.
 # nbdkit switches user after .config_complete; the state dir is
 # created and checked in .after_fork, as the serving user, who writes

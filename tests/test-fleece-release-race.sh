@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A trim (release) on the snapshot export racing a read of the same
 # preserved block on another connection: the read returns the
 # snapshot's data or fails with EIO, never the zeroes of a store hole

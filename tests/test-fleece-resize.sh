@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A disk resized under an active snapshot (nbdkit's file plugin reads
 # the size per connection) never crashes nbdkit and never serves a
 # snapshot it cannot keep exact: a copy the live connection cannot make

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-store-full.sh: the copy-before-write store runs out of
 # space, (a) at fleece-max-size=64K with 4K blocks: 16 copies fit, the
 # 17th does not; (b) in a 256K tmpfs fleece-dir, on a 1M live write.

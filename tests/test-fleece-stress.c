@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: concurrency stress test of the fleece filter.
  *
  * Usage: test-fleece-stress SOCKET BLOCK-SIZE  (run by test-fleece-stress.sh)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-stress.sh: run the concurrency stress test
 # (test-fleece-stress.c: several live writers, several snapshot
 # readers, many generations, everything checked by content) with 4K

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The quiesce provider end to end, through a real libvirt connection:
 # nbdkit --filter=fleece vmdisk ... domain=test uri=test:///default.
 # libvirt's test driver implements FSFreeze/FSThaw (mountpoints / and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The real test guest under libvirt, its disk served by nbdkit's file
 # plugin over a Unix socket: boot, ext4 and the workload through
 # guest-exec, then a consistent copy taken while the guest is frozen with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The real test guest under plain QEMU (no libvirt): the NBD disk through
 # -blockdev driver=nbd on nbdkit's Unix socket, the agent on a chardev
 # socket spoken to directly (tests/guest/qga.py: guest-sync-delimited,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk quiesce against a misbehaving guest agent (the fake): garbage
 # and partial JSON, a hang-up read as a reset, an agent that never
 # answers the freeze (bounded wait, then status and thaw; if that thaw

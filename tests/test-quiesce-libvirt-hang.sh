@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Every libvirt call is bounded: with a "libvirtd" that accepts the
 # connection and never answers, freeze and status give up at their
 # deadline (freeze-timeout) with a clear reason instead of hanging, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk quiesce through libvirt's test:///default driver (in-process:
 # domain "test" runs and has mountpoints / and /boot; no agent
 # command): freeze and thaw counts, mountpoint selection, a missing

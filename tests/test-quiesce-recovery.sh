@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Crash recovery: a process that froze the guest is killed with
 # SIGKILL; the next start finds its marker, sees the guest frozen,
 # thaws it and warns.  A marker whose guest is already thawed is

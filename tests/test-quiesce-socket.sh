@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk quiesce over the direct guest agent protocol (agent-socket=),
 # against the fake agent: freeze/status/thaw, mountpoints through
 # guest-fsfreeze-freeze-list, a freeze of 0 filesystems (returns 0 and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The watchdog thaws a guest left frozen longer than frozen-max even
 # though nobody asks for a thaw, and retries a thaw that failed, its
 # own or the caller's, without waiting for frozen-max.

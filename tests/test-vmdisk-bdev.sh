@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk on a block device (a loop device over a sparse file): size
 # from the device, sector sizes as block sizes, extents all data,
 # writes land in the device, zero zeroes (BLKZEROOUT, punch, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk cache=none: the file really is open with O_DIRECT, the direct
 # I/O alignment is advertised as the minimum block size, and unaligned
 # reads, writes and zeroes (bounced, read-modify-write) are

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk: every bad input makes nbdkit exit non-zero with exactly one
 # line that names the parameter and the fix.
 source "$srcdir/functions.sh"

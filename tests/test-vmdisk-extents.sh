@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk: a sparse file's holes and data are reported exactly
 # (literal nbdinfo --map output), including the last extent at an
 # end of file that is not block-aligned, and a hole at the end.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk: --help and --dump-plugin list every parameter, from one list,
 # and the man page documents each of them (SYNOPSIS and an =item).
 source "$srcdir/functions.sh"

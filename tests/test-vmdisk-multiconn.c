@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk under concurrent writers over multi-conn.
  *
  * NCONN connections to one vmdisk server write at the same time, each

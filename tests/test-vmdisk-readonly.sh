@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk: readonly=true serves a file it may only read, advertises a
 # read-only export, refuses writes, zeroes and trims, and leaves the
 # file untouched.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk: trim really deallocates, zero really zeroes (on data, with
 # and without permission to deallocate, and as a fast zero), on a file
 # system with every fallocate mode (the test directory) and on tmpfs,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vmdisk: data written through NBD lands byte-identical in the file,
 # whichever client writes it (nbdcopy over multi-conn, qemu-img,
 # nbdsh with unaligned FUA writes), and reads return it.

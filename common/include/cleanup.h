@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: scoped cleanup.
  *
  * CLEANUP_FREE frees a pointer when it goes out of scope; initialise it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: power-of-two tests. */
 #ifndef FLEECE_ISPOWEROF2_H
 #define FLEECE_ISPOWEROF2_H

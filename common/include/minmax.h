@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: MIN and MAX that evaluate each argument once. */
 #ifndef FLEECE_MINMAX_H
 #define FLEECE_MINMAX_H

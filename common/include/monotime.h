@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: monotonic time in nanoseconds.
  *
  * Every duration in the project is measured with these; wall-clock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the quiesce provider interface (plugin -> filter).
  *
  * nbdkit gives a filter no call into its plugin beyond the data

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: rounding to a power-of-two multiple.
  *
  * m must be a power of two; the macros do not check it.

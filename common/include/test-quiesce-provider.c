@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The provider header compiles on its own and its layout is the
  * versioned ABI: appending is allowed, moving fields is not.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: pread/pwrite of a whole buffer (see full-rw.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: pread/pwrite of a whole buffer.
  *
  * Loops over short transfers and EINTR.  Returns 0, or -1 with errno

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: parse a duration parameter (see parse-duration.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: parse a duration parameter.
  *
  * Accepted: a non-negative integer followed by an optional unit,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: is the process that wrote a crash-recovery marker
  * still running?
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit test of proc_alive_same_program: ourselves, a child running the
  * same program, the same child as a zombie and once reaped, a child
  * running another program, pid 0 and a pid that cannot exist; a child

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: who may open the snapshot export (see access.h).
  *
  * The rule: with neither snapshot-allow-user= nor snapshot-allow-group=

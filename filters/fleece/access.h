@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: who may open the snapshot export (snapshot-allow-user=,
  * snapshot-allow-group=).  See access.c for the rule.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: per-block snapshot state.
  *
  * One byte of state per block of the snapshot (enum block_state), plus

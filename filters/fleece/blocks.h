@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: per-block snapshot state (see blocks.c for the design).
  *
  * Locking rule: every function here takes the map's own mutex and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: copy-before-write (see cbw.h).
  *
  * A live request over blocks [first, last]:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: copy-before-write, the live export's side.
  *
  * Call with the barrier's read side held (SNAPSHOT_SCOPE) and s the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: running control commands (see control-cmd.h).
  *
  * Each command is one call into snapshot.c; its outcome becomes one

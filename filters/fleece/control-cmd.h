@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: running control commands.
  *
  * Called only from the control thread.  It calls snapshot_begin,

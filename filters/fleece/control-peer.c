@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: who may use the control socket (see control-server.h).
  *
  * Per connection, by SO_PEERCRED: root, nbdkit's effective uid, and,

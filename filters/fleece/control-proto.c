@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control protocol, without I/O (see control-proto.h).
  *
  * A request is one line holding one JSON object, parsed strictly

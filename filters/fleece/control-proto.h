@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control protocol, without I/O (see
  * nbdkit-fleece-filter(1), PROTOCOL).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control socket's server thread.
  *
  * One thread polls the listening socket, a wake-up eventfd and every

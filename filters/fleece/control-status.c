@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the members of a status reply (see control-proto.h
  * and nbdkit-fleece-filter(1), PROTOCOL).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control socket: parameters, the socket file, the
  * thread (see control.h).  The protocol is in
  * control-proto.c, commands in control-cmd.c, the poll loop in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control socket (control=PATH).
  *
  * A Unix socket, one JSON object per line in and out, served by one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the fleece filter's callback table.
  *
  * Two exports over one plugin disk: the live export (the plugin's own,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the filter's configuration, shared by its mechanisms.
  *
  * Written only in .config/.config_complete (single-threaded), read-only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the filter's parameters (see params.h).
  *
  * Every value is validated completely here, and the error names the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the filter's parameters (.config, .config_complete,
  * .config_help).  They fill fleece_cfg (fleece.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the crash-recovery marker of quiesce-command= (see
  * quiesce-marker.h).
  *

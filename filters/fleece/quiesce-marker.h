@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the crash-recovery marker of quiesce-command=.
  *
  * With quiesce-state-dir=DIR, the file DIR/quiesce-command.frozen

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: guest quiesce, filter side (see quiesce.h).
  *
  * Sources, in order of preference: quiesce-command=PATH if given,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: guest quiesce, filter side.
  *
  * Finds the plugin's quiesce provider (common/include/quiesce-provider.h)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the snapshot export's data operations (snapread.h).
  *
  * A request over blocks [first, last] of generation gen:

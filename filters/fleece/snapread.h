@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the snapshot export's data operations.
  *
  * Each takes the barrier's read side itself and checks that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the snapshot lifecycle and the write barrier.
  *
  * See snapshot.h for the states and the barrier.  Here:

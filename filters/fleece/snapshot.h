@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the snapshot lifecycle and the write barrier.
  *
  * States: none -> creating -> active (possibly broken) -> none.  One

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: counters and latency histograms (see stats.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: counters and latency histograms for status.
  *
  * Lock-free: every field is updated with atomic adds, so the data

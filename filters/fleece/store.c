@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the store (see store.h).
  *
  * Accounting: store_write adds len to `used` before writing, and backs

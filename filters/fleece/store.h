@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the store, where preserved blocks are kept.
  *
  * Sparse, unlinked scratch files in fleece-dir (striped, see store.c),

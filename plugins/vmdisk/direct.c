@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's direct I/O: alignment and bounce buffers.
  *
  * A request [offset, offset + count) is widened to the aligned span

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's direct I/O (cache=none, O_DIRECT).
  *
  * O_DIRECT needs the file offset, the length and the memory buffer of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's disk: checking, opening and plain I/O.
  *
  * The file is opened once (disk_open, from .get_ready) and never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's disk, the one open file or block device.
  *
  * vmdisk.c owns one struct disk.  disk_check_path validates file= in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's extents: walking holes and data.
  *
  * From pos, SEEK_DATA finds the next data (ENXIO: there is none up to

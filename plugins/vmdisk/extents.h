@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's extents (allocation map of a file).
  *
  * Holes are found with lseek SEEK_DATA / SEEK_HOLE and reported as

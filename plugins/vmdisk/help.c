@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's parameter list (see help.h).
  *
  * The text lives in a fixed static buffer because nbdkit takes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's parameter list, one source for three uses.
  *
  * The help text (vmdisk's own lines, then the quiesce lines from

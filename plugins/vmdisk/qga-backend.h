@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the interface of a guest quiesce backend.
  *
  * quiesce.c (parameters, thaw debt, watchdog, crash-recovery marker)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, a bounded job on a detached worker thread.
  *
  * Design: a call that may block for ever (libvirt's, which nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, a bounded job on a detached worker thread.
  *
  * Use: job = qga_job_new (fn, free_data, data); qga_job_start (job);

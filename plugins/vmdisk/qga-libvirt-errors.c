@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, libvirt errors as one-line reasons.
  *
  * Design: a table from libvirt error codes to the cause a user can act

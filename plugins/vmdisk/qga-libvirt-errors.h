@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, libvirt errors as one-line reasons. */
 #ifndef VMDISK_QGA_LIBVIRT_ERRORS_H
 #define VMDISK_QGA_LIBVIRT_ERRORS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, guest quiesce through libvirt.
  *
  * Design: every operation (resolve, freeze, thaw, status) is one call:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, guest quiesce through libvirt (domain=). */
 #ifndef VMDISK_QGA_LIBVIRT_H
 #define VMDISK_QGA_LIBVIRT_H

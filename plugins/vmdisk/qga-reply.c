@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, guest agent replies (see qga-reply.h).
  *
  * Design: replies come from a guest, which we do not trust: every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, guest agent replies and reason strings.
  *
  * Both quiesce backends (libvirt and the direct agent socket) receive

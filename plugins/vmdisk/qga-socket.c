@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the qemu-guest-agent protocol on a socket.
  *
  * Design: one connection per operation.  QEMU's agent chardev is a

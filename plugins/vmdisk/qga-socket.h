@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the qemu-guest-agent protocol on a Unix
  * socket (agent-socket=PATH), for QEMU run without libvirt.
  */

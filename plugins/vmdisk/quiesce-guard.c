@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the quiesce guard (see quiesce-guard.h).
  *
  * Design: this file keeps the safety promises; the backend only talks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the quiesce guard: the thaw debt, the
  * watchdog, crash recovery, and the provider table for the filter.
  */

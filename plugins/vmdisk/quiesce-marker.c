@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the crash-recovery marker.
  *
  * Design: the marker is DIR/KIND-KEY.frozen, one per target, so

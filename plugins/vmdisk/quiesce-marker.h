@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, the crash-recovery marker.
  *
  * A small file in the state directory that exists while we may have a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk, guest quiesce parameters and plugin hooks.
  *
  * Design: the quiesce parameters are validated here, in .config and

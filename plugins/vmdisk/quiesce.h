@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's quiesce side, as seen by vmdisk.c.
  *
  * vmdisk.c owns the callback table and the data path; everything about

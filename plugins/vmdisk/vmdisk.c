@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the vmdisk plugin.
  *
  * Serves one raw disk image or block device (disk.c, direct.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's zero and trim (see zero.h for the policy).
  *
  * Methods that the storage does not support (EOPNOTSUPP) are

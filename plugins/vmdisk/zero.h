@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: vmdisk's zero and trim.
  *
  * zero: on a file, punch a hole when the client allows deallocation

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Build the test guest: Debian's kernel and a small initramfs assembled
 # from host binaries (busybox-static, qemu-ga, mke2fs, e2fsck and their
 # shared libraries), with tests/guest/init as /init and

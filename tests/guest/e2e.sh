@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: the end-to-end backup steps, sourced after guest.sh by
 # the tests/test-e2e-*.sh tests and scripts/demo.sh.
 #

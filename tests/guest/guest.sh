@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: the test guest, sourced by end-to-end tests AFTER
 # functions.sh (it uses $tmpdir, start_nbdkit and extends the EXIT trap).
 #

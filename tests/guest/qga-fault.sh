@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # The test guest's agent faults (busybox sh, runs inside the guest).
 #
 # Usage (through guest-exec, detached: setsid sh -c '/qga-fault.sh MODE &'):

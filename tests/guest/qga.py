@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 # Talk to the test guest's qemu-guest-agent, through libvirt or directly.
 #
 #   qga.py (--domain DOM [--uri URI] | --socket PATH) COMMAND ...

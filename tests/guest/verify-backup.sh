@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Verify a backup of the test guest's disk (ext4 written by workload.sh).
 #
 #   verify-backup.sh [OPTION] IMAGE   check the filesystem image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: a preload for the sanitizer runs of nbdkit only
  * (tests/sanitizers/bin/nbdkit, built by scripts/check-sanitizers.sh):
  * it makes the sanitizer runtime initialise before glibc takes its

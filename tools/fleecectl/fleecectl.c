@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fleecectl: begin, end and watch nbdkit-fleece snapshots through the
  * filter's control socket (nbdkit-fleece-filter(1), PROTOCOL).
  *

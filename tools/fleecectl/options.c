@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fleecectl: the command line (see options.h).
  *
  * Options may come before or after the command.  Every combination

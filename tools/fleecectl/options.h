@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fleecectl: the command line. */
 #ifndef FLEECECTL_OPTIONS_H
 #define FLEECECTL_OPTIONS_H

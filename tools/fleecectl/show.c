@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fleecectl: human-readable output of control replies (see show.h).
  *
  * Sizes in IEC units (KiB = 1024 bytes) with one decimal, durations in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fleecectl: human-readable output of control replies.
  *
  * Pure formatting over json-c objects (the reply members documented in
