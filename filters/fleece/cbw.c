@@ -74,7 +74,9 @@ cbw_windows_new (uint64_t size)
  * whole range reset another writer's claim).
  */
 struct copy {
-  nbdkit_next *next;
+  nbdkit_next *next;            /* the live request's plugin context */
+  nbdkit_next *fresh;           /* see source(); closed at the end */
+  nbdkit_next *src;             /* the current run's: next or fresh */
   struct snap *s;
   uint64_t unsettled, last;
   int err;                      /* the failure's errno, or 0 */
@@ -219,7 +221,7 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
 
   if (buf == NULL)
     return fail (c, first, ENOMEM, "out of memory for a copy");
-  if (c->next->pread (c->next, buf, len, off, 0, &e) == -1) {
+  if (c->src->pread (c->src, buf, len, off, 0, &e) == -1) {
     snprintf (why, sizeof why, "reading old data from the plugin at "
               "offset %" PRIu64 " failed: %s", off, strerror (e));
     return fail (c, first, e, why);
@@ -267,6 +269,32 @@ stopped (struct copy *c)
   return true;
 }
 
+/* The plugin context to copy the snapshot's bytes up to end through.
+ * Normally the live request's own.  But nbdkit keeps a connection's
+ * size from its first get_size, so a connection made before the disk
+ * grew cannot read past its old end (nbdkit asserts), while its write
+ * into its last block must preserve the whole block as the snapshot
+ * has it: then a fresh context, which sees the disk as it is now.
+ * NULL (why filled) when the disk is now smaller than end: it shrank
+ * after the snapshot was taken, and the old data past its end is
+ * gone.
+ */
+static nbdkit_next *
+source (struct copy *c, uint64_t end, char *why, size_t why_len)
+{
+  if (c->next->get_size (c->next) >= (int64_t) end)
+    return c->next;
+  if (c->fresh == NULL &&
+      (c->fresh = snapshot_plugin_open (why, why_len)) == NULL)
+    return NULL;
+  if (c->fresh->get_size (c->fresh) >= (int64_t) end)
+    return c->fresh;
+  snprintf (why, why_len, "the disk is smaller than when snapshot "
+            "generation %" PRIu64 " was taken: its old data up to offset "
+            "%" PRIu64 " cannot be preserved", c->s->generation, end);
+  return NULL;
+}
+
 /* Copy the owned blocks [first, last] (one run): blocks the plugin
  * reports zero are settled ZERO, maximal runs of the others are
  * copied in one request each.  0, or -1 (see give_up).
@@ -284,16 +312,9 @@ copy_run (struct copy *c, uint64_t first, uint64_t last)
   int r = 0;
   char why[256];
 
-  /* This connection's view of the plugin may be smaller than the
-   * snapshot (nbdkit's file plugin reads the size per connection).
-   */
-  if (c->next->get_size (c->next) < (int64_t) end) {
-    snprintf (why, sizeof why, "the disk is smaller than when snapshot "
-              "generation %" PRIu64 " was taken: its old data at offset "
-              "%" PRIu64 " cannot be preserved", s->generation, off);
+  if ((c->src = source (c, end, why, sizeof why)) == NULL)
     return fail (c, first, EIO, why);
-  }
-  ex = run_extents (c->next, s, off, end);
+  ex = run_extents (c->src, s, off, end);
 
   for (b = first; b <= last && r == 0; b++) {
     uint64_t boff = b << shift, blen = MIN (boff + (1 << shift), s->size) - boff;
@@ -367,6 +388,8 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
   }
   if (claimed > 0 && copy_owned (&c) == -1)
     r = give_up (&c, err);
+  if (c.fresh)
+    snapshot_plugin_close (c.fresh);
   if (r == 0)
     blocks_wait_readers (s->blocks, first, c.last);
   latency_add (&fleece_stats.live_added, monotime_ns () - t0);

@@ -311,9 +311,11 @@ linger_main (void *arg)
   return NULL;
 }
 
-/* A plugin context of our own for snapshot_begin, opened afresh each
- * time (nbdkit remembers a context's size from its first get_size, so
- * a kept one would miss a resized disk).  Lifecycle held.
+/* A plugin context of our own (snapshot_begin, and cbw.c's copies for
+ * a connection older than a growth of the disk), opened afresh each
+ * time: nbdkit remembers a context's size from its first get_size, so
+ * a kept one would miss a resized disk.  Any thread: backend is set
+ * before the first connection and never changes.
  */
 static nbdkit_next *
 open_context (char *why, size_t len)
@@ -327,7 +329,7 @@ open_context (char *why, size_t len)
     n = NULL;
   }
   if (n == NULL)
-    snprintf (why, len, "cannot open the plugin to take a snapshot "
+    snprintf (why, len, "cannot open a context of the plugin "
               "(see the log)");
   return n;
 }
@@ -424,4 +426,16 @@ snapshot_stop (void)
   }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   end ();
+}
+
+nbdkit_next *
+snapshot_plugin_open (char *why, size_t why_len)
+{
+  return open_context (why, why_len);
+}
+
+void
+snapshot_plugin_close (nbdkit_next *n)
+{
+  close_context (n);
 }

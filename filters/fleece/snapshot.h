@@ -88,6 +88,13 @@ struct snapshot_status {
 };
 extern void snapshot_status (struct snapshot_status *);
 
+/* A read-only plugin context of the live export that sees the disk
+ * as it is now (see open_context), or NULL with why filled; closed
+ * with snapshot_plugin_close.
+ */
+extern nbdkit_next *snapshot_plugin_open (char *why, size_t why_len);
+extern void snapshot_plugin_close (nbdkit_next *);
+
 /* Start / stop the linger thread (.after_fork / .cleanup); the
  * backend is kept for snapshot_begin's own plugin contexts.
  */
