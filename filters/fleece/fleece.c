@@ -97,6 +97,7 @@ fleece_unload (void)
 {
   store_close ();
   quiesce_unload ();
+  params_unload ();
 }
 
 static int

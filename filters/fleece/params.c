@@ -203,6 +203,28 @@ parse_allow (const char *key, const char *value, bool group)
   return 1;
 }
 
+/* fleece-dir (or its default), made absolute now: nbdkit changes
+ * directory to / when it forks, and the store opens files in it later
+ * (store.c replaces a failed store).  Freed by params_unload.
+ */
+static char *dir_abs;
+
+static int
+set_dir (const char *value)
+{
+  free (dir_abs);
+  fleece_cfg.dir = dir_abs = nbdkit_absolute_path (value);
+  return dir_abs ? 1 : -1;      /* nbdkit_absolute_path said why */
+}
+
+void
+params_unload (void)
+{
+  free (dir_abs);
+  dir_abs = NULL;
+  fleece_cfg.dir = NULL;
+}
+
 int
 params_config (const char *key, const char *value)
 {
@@ -223,10 +245,8 @@ params_config (const char *key, const char *value)
     return parse_allow (key, value, false);
   if (strcmp (key, "snapshot-allow-group") == 0)
     return parse_allow (key, value, true);
-  if (strcmp (key, "fleece-dir") == 0) {
-    fleece_cfg.dir = value;
-    return 1;
-  }
+  if (strcmp (key, "fleece-dir") == 0)
+    return set_dir (value);
   if (strcmp (key, "fleece-max-size") == 0) {
     if ((v = nbdkit_parse_size (value)) == -1) {
       nbdkit_error ("fleece-max-size=%s: expected a size such as 10G, "
@@ -258,7 +278,8 @@ params_complete (void)
 
   if (fleece_cfg.dir == NULL) {
     const char *t = getenv ("TMPDIR");
-    fleece_cfg.dir = t && *t ? t : "/var/tmp";
+    if (set_dir (t && *t ? t : "/var/tmp") == -1)
+      return -1;
   }
   errno = 0;
   if (stat (fleece_cfg.dir, &st) == -1 || !S_ISDIR (st.st_mode)) {

@@ -15,6 +15,9 @@ extern int params_config (const char *key, const char *value);
 /* .config_complete: defaults and cross-checks.  0 or -1. */
 extern int params_complete (void);
 
+/* .unload: free what the parameters allocated. */
+extern void params_unload (void);
+
 /* One line per parameter, quiesce and control ones included. */
 extern const char params_help[];
 
