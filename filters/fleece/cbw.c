@@ -64,6 +64,16 @@ cbw_windows_new (uint64_t size)
   return calloc ((size >> WINDOW_SHIFT) + 1, 1);
 }
 
+/* Record a phase that began at t0 (stats.h); returns now. */
+static uint64_t
+phase_done (enum cbw_phase p, uint64_t t0)
+{
+  uint64_t now = monotime_ns ();
+
+  latency_add (&fleece_stats.phase[p], now - t0);
+  return now;
+}
+
 /* One live request's copy-before-write.  Its claim made every block
  * of [first, last] that was clean COPYING, owned by this request; no
  * other block there is COPYING (the claim waited for other writers),
@@ -214,7 +224,7 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
   struct snap *s = c->s;
   uint64_t off = first << shift;
   uint64_t len = MIN ((last + 1) << shift, s->size) - off;
-  uint64_t account = (last - first + 1) << shift, t0 = monotime_ns ();
+  uint64_t account = (last - first + 1) << shift, t0 = monotime_ns (), t;
   CLEANUP_FREE char *buf = malloc (len);
   char why[512];
   int e = 0;
@@ -229,8 +239,10 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
   if (fleece_debug_cbw_delay_ms > 0)
     nbdkit_nanosleep (fleece_debug_cbw_delay_ms / 1000,
                       (fleece_debug_cbw_delay_ms % 1000) * 1000000);
+  t = phase_done (PHASE_READ, t0);
   if (store_write (buf, len, off, account, why, sizeof why) == -1)
     return fail (c, first, errno, why);
+  phase_done (PHASE_STORE, t);
   if (fleece_cfg.cbw_timeout_ns &&
       monotime_ns () - t0 > fleece_cfg.cbw_timeout_ns) {
     snprintf (why, sizeof why, "copying %" PRIu64 " bytes at offset %"
@@ -306,7 +318,7 @@ copy_run (struct copy *c, uint64_t first, uint64_t last)
   struct snap *s = c->s;
   uint64_t off = first << shift, end = MIN ((last + 1) << shift, s->size);
   struct nbdkit_extents *ex;
-  uint64_t b, data_first = 0;
+  uint64_t b, data_first = 0, t0;
   bool in_data = false;
   size_t ei = 0;
   int r = 0;
@@ -314,7 +326,9 @@ copy_run (struct copy *c, uint64_t first, uint64_t last)
 
   if ((c->src = source (c, end, why, sizeof why)) == NULL)
     return fail (c, first, EIO, why);
+  t0 = monotime_ns ();
   ex = run_extents (c->src, s, off, end);
+  phase_done (PHASE_EXTENTS, t0);
 
   for (b = first; b <= last && r == 0; b++) {
     uint64_t boff = b << shift, blen = MIN (boff + (1 << shift), s->size) - boff;
@@ -369,7 +383,7 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
 {
   const unsigned shift = fleece_cfg.block_shift;
   struct copy c = { .next = next, .s = s };
-  uint64_t first, t0 = monotime_ns ();
+  uint64_t first, t0 = monotime_ns (), t;
   int64_t claimed;
   int r = 0;
 
@@ -379,6 +393,7 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
   c.unsettled = first = offset >> shift;
   c.last = (MIN (offset + count, s->size) - 1) >> shift;
   claimed = blocks_claim (s->blocks, first, c.last);
+  phase_done (PHASE_CLAIM, t0);
   if (claimed == -1)            /* broken: nothing to preserve any more */
     return 0;
   if (claimed > 0 && fast_zero) {
@@ -390,8 +405,11 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
     r = give_up (&c, err);
   if (c.fresh)
     snapshot_plugin_close (c.fresh);
-  if (r == 0)
+  if (r == 0) {
+    t = monotime_ns ();
     blocks_wait_readers (s->blocks, first, c.last);
+    phase_done (PHASE_READERS, t);
+  }
   latency_add (&fleece_stats.live_added, monotime_ns () - t0);
   return r;
 }

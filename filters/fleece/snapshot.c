@@ -242,6 +242,7 @@ end (void)
                 "%" PRIu64 " released, %" PRIu64 " store bytes freed",
                 s->generation, st.preserved, st.zero, st.released,
                 store_bytes ());
+  stats_log_phases (s->generation);
   snap_free (s);
   store_reset ();
 }
