@@ -182,7 +182,8 @@ vmdisk_quiesce_config_complete (void)
   if (state_dir == NULL && (state_dir = marker_default_dir ()) == NULL)
     return -1;
   if (marker_init (state_dir, domain ? "domain" : "socket",
-                   domain ? domain : agent_socket) == -1)
+                   domain ? domain : agent_socket) == -1 ||
+      marker_check_dir (false) == -1)
     return -1;
   guard_configure (&(struct guard_config) {
       .backend = domain ? qga_libvirt_backend (uri, domain, set_agent_timeout)
@@ -203,7 +204,11 @@ vmdisk_quiesce_config_complete (void)
 int
 vmdisk_quiesce_after_fork (void)
 {
-  return configured ? guard_start () : 0;
+  if (!configured)
+    return 0;
+  if (marker_check_dir (true) == -1)  /* now as nbdkit -u's user */
+    return -1;
+  return guard_start ();
 }
 
 void
