@@ -95,15 +95,19 @@ pthread_cond_timedwait (pthread_cond_t *cond, pthread_mutex_t *mutex,
 int
 pthread_mutex_unlock (pthread_mutex_t *mutex)
 {
-  int r = real_unlock (mutex);
+  bool hold = mutex == drain_mutex &&
+    !pthread_equal (pthread_self (), main_thread);
+  int r;
 
-  /* The worker has just dropped the count and unlocked: hold it here,
+  /* The worker has just dropped the count: say so before the unlock
+   * (drain reads held once it has the mutex back), then hold it here,
    * in the module's code, until the module has been dlclosed.
    */
-  if (mutex == drain_mutex && !pthread_equal (pthread_self (), main_thread)) {
+  if (hold)
     held = true;
+  r = real_unlock (mutex);
+  if (hold)
     wait_sem (&unloaded, "the main thread's dlclose");
-  }
   return r;
 }
 
