@@ -39,6 +39,7 @@ sources_for ()
                  filters/fleece/control.c common/utils/parse-duration.c \
                  fuzz/stubs.c fuzz/stub-control-serve.c ;;
     control-proto) echo filters/fleece/control-proto.c \
+                        filters/fleece/control-json.c \
                         filters/fleece/quiesce.c \
                         filters/fleece/quiesce-marker.c \
                         common/utils/proc-alive.c \
