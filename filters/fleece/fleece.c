@@ -54,7 +54,13 @@ fleece_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
 
   if (r != 0)
     return r == 1 ? 0 : -1;
-  return next (nxdata, key, value);
+  /* nbdkit exits in next() if the plugin refuses key: the armed hint
+   * then says whether a fleece parameter was meant.
+   */
+  params_hint_arm (key);
+  r = next (nxdata, key, value);
+  params_hint_arm (NULL);
+  return r;
 }
 
 static int
