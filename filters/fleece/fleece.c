@@ -10,7 +10,7 @@
  * snapread.c (the snapshot side), store.c (preserved data),
  * quiesce.c (guest freeze/thaw; quiesce-marker.c, its crash-recovery
  * marker for quiesce-command=), access.c (who may open the snapshot),
- * params.c (parameters).
+ * progress.c (what a backup must read), params.c (parameters).
  *
  * Both kinds of connection open the plugin at its default export;
  * snapshot connections open it read-only.  A snapshot connection is
@@ -32,6 +32,7 @@
 #include "control.h"
 #include "fleece.h"
 #include "params.h"
+#include "progress.h"
 #include "quiesce.h"
 #include "snapread.h"
 #include "snapshot.h"
@@ -156,6 +157,10 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
   if (snapshot_join (next, &h->gen) == -1)
     return -1;
   h->joined = true;
+  /* The first connection of a generation measures what a backup must
+   * read (status: data-bytes, progress), after the creation.
+   */
+  progress_measure (next, h->gen);
   return 0;
 }
 
