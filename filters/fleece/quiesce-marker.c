@@ -92,9 +92,9 @@ check_parent (void)
 
   if (parent_dir_check (dir, parent, sizeof parent) == 0)
     return 0;
-  nbdkit_error ("quiesce-state-dir=%s: it does not exist and cannot be "
-                "created: %s: %m: create it (mode 0700, owned by the nbdkit "
-                "user) before starting nbdkit", dir, parent);
+  nbdkit_error ("quiesce-state-dir=%s: cannot create it: its parent %s: "
+                "%m: create it (mode 0700, owned by the nbdkit user) "
+                "before starting nbdkit", dir, parent);
   return -1;
 }
 
