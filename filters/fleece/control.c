@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +44,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "cleanup.h"
 #include "control-server.h"
 #include "control.h"
 #include "parent-dir.h"
@@ -163,13 +163,15 @@ check_dir (void)
 static int
 check_group (void)
 {
-  gid_t groups[NGROUPS_MAX];
+  CLEANUP_FREE gid_t *groups = NULL;
   int i, n;
 
   if (!group_set || geteuid () == 0 || getegid () == group)
     return 0;
-  n = getgroups (NGROUPS_MAX, groups);
-  for (i = 0; i < n; i++)
+  n = getgroups (0, NULL);
+  if (n > 0 && (groups = calloc (n, sizeof *groups)) != NULL)
+    n = getgroups (n, groups);
+  for (i = 0; groups != NULL && i < n; i++)
     if (groups[i] == group)
       return 0;
   nbdkit_error ("control-group=%s: nbdkit runs as uid %u, which is not "
