@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # test-control-progress.sh: status "progress" counts over what a backup
 # must read, the snapshot's data bytes (issue 12, defect 11).  A 64 MiB
-# sparse file with 4.5 MiB of data, under nbdkit's file plugin:
+# sparse file with 4.5 MiB of data, under nbdkit's file plugin and
+# under vmdisk:
 # - "data-bytes" is null while no NBD client has opened the pinned
 #   snapshot, then exactly the bytes that the snapshot export's own
 #   extents (base:allocation) do not report as zero;
@@ -109,7 +110,11 @@ expect_ok(c.call("snapshot-end"), "end 2")
 c.close()
 EOF
 
-nbdkit -U - --filter="$FLEECE" file "$disk" control="$ctl" \
-  --run "/usr/bin/python3 '$tmpdir/progress.py' '$ctl' \"\$unixsocket\" '$disk' '$tmpdir/copy'"
-cmp "$disk" "$tmpdir/copy"
-echo "ok: the copy equals the disk"
+for plugin in file "$VMDISK"; do
+  echo "== $(basename "$plugin")"
+  rm -f "$tmpdir/copy"
+  nbdkit -U - --filter="$FLEECE" "$plugin" file="$disk" control="$ctl" \
+    --run "/usr/bin/python3 '$tmpdir/progress.py' '$ctl' \"\$unixsocket\" '$disk' '$tmpdir/copy'"
+  cmp "$disk" "$tmpdir/copy"
+  echo "ok: the copy equals the disk"
+done
