@@ -17,7 +17,8 @@ STATUS_KEYS = (
     "frozen-filesystems freeze-ms barrier-ms thaw-ms frozen-ms disk-size "
     "blocks-total blocks-preserved blocks-zero blocks-released "
     "released-bytes copy-count copy-mean-ms copy-p99-ms bytes-copied "
-    "live-writes live-added-mean-ms live-added-p99-ms bytes-read progress "
+    "live-writes live-added-mean-ms live-added-p99-ms bytes-read data-bytes "
+    "progress "
     "broken-cause").split()
 
 

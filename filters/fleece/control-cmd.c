@@ -19,6 +19,7 @@
 #include "control-cmd.h"
 #include "control-proto.h"
 #include "fleece.h"
+#include "progress.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "store.h"
@@ -80,6 +81,8 @@ gather (struct control_figures *f)
   f->live_mean_ns = latency_mean (&s->live_added);
   f->live_p99_ns = latency_p99 (&s->live_added);
   f->bytes_read = __atomic_load_n (&s->bytes_read, __ATOMIC_RELAXED);
+  f->data_known = progress_data_bytes (f->snap.info.generation,
+                                       &f->data_bytes);
   f->store_bytes = store_bytes ();
   f->store_limit = store_max_size ();
   f->block_size = fleece_cfg.block_size;

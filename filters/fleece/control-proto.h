@@ -9,6 +9,7 @@
 #ifndef FLEECE_CONTROL_PROTO_H
 #define FLEECE_CONTROL_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,8 @@ struct control_figures {
   uint64_t copy_count, copy_mean_ns, copy_p99_ns, bytes_copied;
   uint64_t live_writes, live_mean_ns, live_p99_ns;
   uint64_t bytes_read;
+  bool data_known;              /* data_bytes measured (progress.h) */
+  uint64_t data_bytes;
   uint64_t store_bytes;
   uint64_t store_limit;         /* 0: no cap */
   uint32_t block_size;

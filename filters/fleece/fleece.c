@@ -10,7 +10,7 @@
  * snapread.c (the snapshot side), store.c (preserved data),
  * quiesce.c (guest freeze/thaw; quiesce-marker.c, its crash-recovery
  * marker for quiesce-command=), access.c (who may open the snapshot),
- * params.c (parameters).
+ * progress.c (what a backup must read), params.c (parameters).
  *
  * Both kinds of connection open the plugin at its default export;
  * snapshot connections open it read-only.  A snapshot connection is
@@ -32,6 +32,7 @@
 #include "control.h"
 #include "fleece.h"
 #include "params.h"
+#include "progress.h"
 #include "quiesce.h"
 #include "snapread.h"
 #include "snapshot.h"
@@ -54,7 +55,13 @@ fleece_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
 
   if (r != 0)
     return r == 1 ? 0 : -1;
-  return next (nxdata, key, value);
+  /* nbdkit exits in next() if the plugin refuses key: the armed hint
+   * then says whether a fleece parameter was meant.
+   */
+  params_hint_arm (key);
+  r = next (nxdata, key, value);
+  params_hint_arm (NULL);
+  return r;
 }
 
 static int
@@ -151,6 +158,10 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
   if (snapshot_join (next, &h->gen) == -1)
     return -1;
   h->joined = true;
+  /* The first connection of a generation measures what a backup must
+   * read (status: data-bytes, progress), after the creation.
+   */
+  progress_measure (next, h->gen);
   return 0;
 }
 

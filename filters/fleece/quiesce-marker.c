@@ -58,6 +58,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "parent-dir.h"
 #include "proc-alive.h"
 #include "quiesce-marker.h"
 
@@ -80,6 +81,23 @@ marker_config (const char *value)
   return dir ? 1 : -1;
 }
 
+/* DIR is missing: it is created after nbdkit forks, so check now that
+ * it can be (a missing parent would kill the background nbdkit after
+ * the parent exited 0).  0 or -1.
+ */
+static int
+check_parent (void)
+{
+  char parent[4096];
+
+  if (parent_dir_check (dir, parent, sizeof parent) == 0)
+    return 0;
+  nbdkit_error ("quiesce-state-dir=%s: cannot create it: its parent %s: "
+                "%m: create it (mode 0700, owned by the nbdkit user) "
+                "before starting nbdkit", dir, parent);
+  return -1;
+}
+
 /* Check DIR.  nbdkit -u/-g switches user after .config_complete and
  * before .after_fork, and the marker is used as the switched user.  So
  * before the switch (as_user false) only what holds for any user is
@@ -100,8 +118,8 @@ check_dir (bool as_user)
     return -1;
   }
   if (lstat (dir, &st) == -1) {
-    if (!as_user)
-      return 0;                 /* not there yet: created after -u */
+    if (!as_user && errno == ENOENT)
+      return check_parent ();   /* not there yet: created after -u */
     nbdkit_error ("quiesce-state-dir=%s: %m: give a directory that the "
                   "nbdkit user (after -u) can reach", dir);
     return -1;
