@@ -19,9 +19,8 @@ desc ()
 {
   nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$disk" uri=test:///default \
          "$@" \
-         --run 'nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$unixsocket"' \
-         2>"$tmpdir/stderr" |
-    sed -n 's/^\t*"description": "\(.*\)",*$/\1/p'
+         --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
+         2>"$tmpdir/stderr"
 }
 
 check ()
@@ -46,7 +45,7 @@ check "$(desc domain=nosuch)" "crash-consistent: freeze failed: .*nosuch"
 # the reason names the domain.
 if nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$disk" uri=test:///default \
        domain=nosuch quiesce=require \
-       --run 'nbdinfo --no-content "nbd+unix:///snapshot?socket=$unixsocket"' \
+       --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
        >/dev/null 2>"$tmpdir/stderr"; then
   echo "$0: FAIL: quiesce=require took a snapshot of a missing domain" >&2
   exit 1

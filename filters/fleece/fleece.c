@@ -15,12 +15,18 @@
  * Both kinds of connection open the plugin at its default export;
  * snapshot connections open it read-only.  A snapshot connection is
  * checked against snapshot-allow-user/-group in .open, before the
- * plugin is opened; the snapshot is created or joined only in
- * .prepare, so a refused client never creates one.
+ * plugin is opened, so a refused client never creates a snapshot.
+ * In .prepare it joins the active snapshot, if there is one; it
+ * creates one only at its first data request (read, extents, cache,
+ * trim).  nbdkit 1.32 runs .open/.prepare for NBD_OPT_INFO exactly as
+ * for NBD_OPT_GO, so listing exports (nbdinfo --list) must not be
+ * what takes a snapshot.  Until it has joined, the connection shows
+ * the plugin's size and a description saying that no snapshot exists.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +35,7 @@
 
 #include "access.h"
 #include "cbw.h"
+#include "cleanup.h"
 #include "control.h"
 #include "fleece.h"
 #include "params.h"
@@ -42,9 +49,16 @@ int fleece_debug_cbw_delay_ms;
 
 struct handle {
   bool snapshot;                /* a connection to the snapshot export */
-  bool joined;                  /* it joined generation gen */
-  uint64_t gen;
+  bool joined;                  /* it joined generation gen: written
+                                 * once, under lock (release), read
+                                 * atomically (acquire) */
+  uint64_t gen;                 /* set before joined */
+  pthread_mutex_t lock;         /* serialises joining */
 };
+
+/* The description of a snapshot connection that has not joined. */
+#define NO_SNAPSHOT_YET "fleece snapshot export: no snapshot is active " \
+  "yet; the first read, extents, cache or trim request takes one"
 
 static int
 fleece_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
@@ -132,6 +146,7 @@ fleece_open (nbdkit_next_open *next, nbdkit_context *context,
     return NULL;
   }
   h->snapshot = snap;
+  pthread_mutex_init (&h->lock, NULL);
   return h;
 }
 
@@ -139,6 +154,7 @@ static int
 fleece_prepare (nbdkit_next *next, void *handle, int readonly)
 {
   struct handle *h = handle;
+  int r;
 
   if (!h->snapshot)
     return 0;
@@ -147,9 +163,30 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
    */
   if (next->get_size (next) == -1)
     return -1;
-  if (snapshot_join (next, &h->gen) == -1)
+  /* Join an active snapshot now; never create one here. */
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&h->lock);
+  if ((r = snapshot_join (next, false, &h->gen)) == -1)
     return -1;
-  h->joined = true;
+  __atomic_store_n (&h->joined, r == 1, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* Before a snapshot connection's data request: join the active
+ * snapshot, or create one.  0, or -1 with *err set.
+ */
+static int
+join (nbdkit_next *next, struct handle *h, int *err)
+{
+  if (__atomic_load_n (&h->joined, __ATOMIC_ACQUIRE))
+    return 0;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&h->lock);
+  if (!h->joined) {
+    if (snapshot_join (next, true, &h->gen) == -1) {
+      *err = EIO;
+      return -1;
+    }
+    __atomic_store_n (&h->joined, true, __ATOMIC_RELEASE);
+  }
   return 0;
 }
 
@@ -160,6 +197,7 @@ fleece_close (void *handle)
 
   if (h->joined)
     snapshot_leave (h->gen);
+  pthread_mutex_destroy (&h->lock);
   free (h);
 }
 
@@ -183,6 +221,8 @@ fleece_export_description (nbdkit_next *next, void *handle)
 
   if (h->snapshot) {
     SNAPSHOT_SCOPE (s);
+    if (!__atomic_load_n (&h->joined, __ATOMIC_ACQUIRE))
+      return NO_SNAPSHOT_YET;
     return s && s->generation == h->gen ?
       nbdkit_strdup_intern (s->description) : NULL;
   }
@@ -263,7 +303,8 @@ fleece_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_pread (next, h->gen, buf, count, offset, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_pread (next, h->gen, buf, count, offset, err);
   return next->pread (next, buf, count, offset, flags, err);
 }
 
@@ -303,7 +344,8 @@ fleece_trim (nbdkit_next *next, void *handle, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_release (h->gen, count, offset, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_release (h->gen, count, offset, err);
   SNAPSHOT_SCOPE (s);
   if (s && cbw_preserve (next, s, offset, count, false, err) == -1)
     return -1;
@@ -326,7 +368,8 @@ fleece_extents (nbdkit_next *next, void *handle, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_extents (next, h->gen, count, offset, flags, extents, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_extents (next, h->gen, count, offset, flags, extents, err);
   return next->extents (next, count, offset, flags, extents, err);
 }
 
@@ -337,7 +380,8 @@ fleece_cache (nbdkit_next *next, void *handle, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_cache (next, h->gen, count, offset, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_cache (next, h->gen, count, offset, err);
   return next->cache (next, count, offset, flags, err);
 }
 
