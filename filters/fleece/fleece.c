@@ -53,6 +53,8 @@ struct handle {
                                  * once, under lock (release), read
                                  * atomically (acquire) */
   uint64_t gen;                 /* set before joined */
+  bool join_failed;             /* under lock: its snapshot was not
+                                 * taken; it does not try again */
   pthread_mutex_t lock;         /* serialises joining */
 };
 
@@ -172,7 +174,9 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
 }
 
 /* Before a snapshot connection's data request: join the active
- * snapshot, or create one.  0, or -1 with *err set.
+ * snapshot, or create one.  One attempt per connection: after a
+ * failure (quiesce=require and no freeze, say) its requests fail at
+ * once, rather than each retrying the freeze.  0, or -1 with *err set.
  */
 static int
 join (nbdkit_next *next, struct handle *h, int *err)
@@ -180,14 +184,19 @@ join (nbdkit_next *next, struct handle *h, int *err)
   if (__atomic_load_n (&h->joined, __ATOMIC_ACQUIRE))
     return 0;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&h->lock);
-  if (!h->joined) {
-    if (snapshot_join (next, true, &h->gen) == -1) {
-      *err = EIO;
-      return -1;
-    }
+  if (h->joined)
+    return 0;
+  if (h->join_failed)
+    nbdkit_error ("fleece: this connection's snapshot could not be taken "
+                  "(see the earlier error): reconnect to try again");
+  else if (snapshot_join (next, true, &h->gen) == -1)
+    h->join_failed = true;
+  else {
     __atomic_store_n (&h->joined, true, __ATOMIC_RELEASE);
+    return 0;
   }
-  return 0;
+  *err = EIO;
+  return -1;
 }
 
 static void
