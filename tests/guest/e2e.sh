@@ -11,8 +11,9 @@
 #   e2e_log                      print the section since the mark
 #   e2e_log_wait REGEX [SECONDS] wait for a line of the section (bounded;
 #                                returns 1 after printing FAIL)
-#   e2e_hold                     open a connection to the snapshot export
-#                                and keep it open, so that the following
+#   e2e_hold                     open a connection to the snapshot export,
+#                                take the snapshot (its first read) and
+#                                keep it open, so that the following
 #                                clients all join one generation (sets
 #                                E2E_DESC, its export description)
 #   e2e_hold_open, e2e_hold_wait [SECONDS]   the same in two halves, for
