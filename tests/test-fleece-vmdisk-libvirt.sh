@@ -40,6 +40,11 @@ check "$(desc domain=test mountpoint=/)" \
   'application-consistent: 1 filesystem frozen for [0-9.]+ ms$'
 check "$(desc domain=test quiesce=off)" 'crash-consistent: quiesce=off$'
 check "$(desc domain=nosuch)" "crash-consistent: freeze failed: .*nosuch"
+# ... and says so at warning level, not only in the debug log.
+grep -Eq "error: fleece: warning: snapshot generation 1 is crash-consistent: freeze failed: .*nosuch" \
+  "$tmpdir/stderr" ||
+  { cat "$tmpdir/stderr" >&2; echo "$0: FAIL: no warning line" >&2; exit 1; }
+echo "ok: $(grep -o 'fleece: warning: .*' "$tmpdir/stderr")"
 
 # quiesce=require with a domain that does not exist: no snapshot, and
 # the reason names the domain.
