@@ -13,6 +13,7 @@ from nbdcheck import fail, ok
 # Every member a status reply must have (see the man page).
 STATUS_KEYS = (
     "id ok state pinned snapshot-clients block-size store-bytes store-limit "
+    "pin-max-age-ms pin-expires-in-ms "
     "generation taken-at description consistency consistency-reason "
     "frozen-filesystems freeze-ms barrier-ms thaw-ms frozen-ms disk-size "
     "blocks-total blocks-preserved blocks-zero blocks-released "

@@ -196,6 +196,43 @@ snapshot_generation (struct nbd_handle *h)
   return g;
 }
 
+/* What a snapshot connection shows before it has joined a snapshot. */
+#define NO_SNAPSHOT_YET "fleece snapshot export: no snapshot is active yet"
+
+static bool
+joined (struct nbd_handle *h)
+{
+  char *d = nbd_get_export_description (h);
+  bool r = d == NULL || strncmp (d, NO_SNAPSHOT_YET,
+                                 strlen (NO_SNAPSHOT_YET)) != 0;
+
+  free (d);
+  return r;
+}
+
+void
+snapshot_take (struct nbd_handle *h)
+{
+  char byte;
+
+  if (!joined (h))
+    check_nbd (nbd_pread (h, &byte, 1, 0, 0), "snapshot take (pread)");
+}
+
+uint64_t
+snapshot_generation_of (struct nbd_handle *h, const char *uri)
+{
+  struct nbd_handle *h2;
+  uint64_t g;
+
+  if (joined (h))
+    return snapshot_generation (h);
+  h2 = connect_to (uri);        /* joins at once: shows the label */
+  g = snapshot_generation (h2);
+  disconnect (h2);
+  return g;
+}
+
 /* Sync full read of H compared with IMAGE. */
 bool
 read_all (struct nbd_handle *h, const uint8_t *image, const char *what,

@@ -114,6 +114,16 @@ extern void disconnect (struct nbd_handle *h);
 /* The generation number in a snapshot connection's description. */
 extern uint64_t snapshot_generation (struct nbd_handle *h);
 
+/* A snapshot connection takes its snapshot at its first data request
+ * (nbdkit-fleece-filter(1)): snapshot_take reads 1 byte if H has not
+ * joined one yet.  snapshot_generation_of is H's generation, read
+ * from a second connection to URI if H took the snapshot itself (it
+ * then shows no generation).
+ */
+extern void snapshot_take (struct nbd_handle *h);
+extern uint64_t snapshot_generation_of (struct nbd_handle *h,
+                                        const char *uri);
+
 /* Read all of h synchronously and compare it with image.  With
  * may_break, a read failing with EIO (a broken snapshot) ends it:
  * returns false; otherwise true.

@@ -31,6 +31,7 @@ control = wait_for(tmpdir + "/ctl")
 live = nbd.NBD(); live.connect_unix(sock)
 live.pwrite(b"d" * 8192, 0)             # data: holes need no copy
 snap = nbd.NBD(); snap.set_export_name("snapshot"); snap.connect_unix(sock)
+snap.pread(1, 0)                        # the first read takes it
 live.pwrite(b"x", 0)                    # fills the store
 live.pwrite(b"x", 4096)                 # does not fit: breaks it
 cause = expect_ok(control.call("status"), "status")["broken-cause"] or ""

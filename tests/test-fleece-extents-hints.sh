@@ -39,6 +39,7 @@ sock, before = sys.argv[1], sys.argv[2]
 M = 1024 * 1024
 snap = nbd.NBD()
 snap.connect_uri("nbd+unix:///snapshot?socket=" + sock)
+snap.pread(1, 0)  # its first read takes the snapshot
 live = nbd.NBD()
 live.connect_uri("nbd+unix:///?socket=" + sock)
 live.pwrite(b"x" * 200, 4 * M - 100)                         # across 4M

@@ -23,7 +23,7 @@ requires /usr/bin/python3 -c 'import nbd'
 cat > "$tmpdir/race.py" <<'EOF'
 import errno, sys, time
 import nbd
-from nbdcheck import fail, ok, next_generation
+from nbdcheck import fail, ok, next_generation, open_snapshot
 from control_client import wait_for, expect_ok
 
 sock, ctl = sys.argv[1:3]
@@ -38,8 +38,8 @@ def connect(uri):
     return h
 
 def open_snap():
-    h = connect(snap_uri)
-    return h, h.get_export_description().split(",")[0]
+    h, desc = open_snapshot(snap_uri)
+    return h, desc.split(",")[0]
 
 def wait(h, cookie):
     while True:

@@ -49,7 +49,8 @@ if case == "grow":
     print("ok: grown disk: a connection from before the growth writes, "
           "the snapshot stays exact and readable")
 else:
-    a = conn("snapshot")                # taken at 2M
+    a = conn("snapshot")
+    a.pread(1, 0)                       # taken at 2M, by its first read
     subprocess.run(["truncate", "-s", "1M", disk], check=True)
     try:
         conn("snapshot")

@@ -149,6 +149,7 @@ open_snapshot (struct amb **amb, size_t *namb)
 
     clock_gettime (CLOCK_MONOTONIC, &t0);
     h = connect_to (snap_uri);
+    snapshot_take (h);          /* its first read takes the snapshot */
     clock_gettime (CLOCK_MONOTONIC, &t1);
     ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     stat_open_total_ms += ms;
@@ -178,7 +179,7 @@ open_snapshot (struct amb **amb, size_t *namb)
     pthread_cond_broadcast (&cond);
     pthread_mutex_unlock (&lock);
 
-    g = snapshot_generation (h);
+    g = snapshot_generation_of (h, snap_uri);
     if (g == generation + 1)
       break;
     /* The server has not yet processed the close of the previous

@@ -6,9 +6,9 @@
  * control-json.c checks the text against RFC 8259 itself, refuses a
  * member name given twice at any depth, and finds the exact text of
  * "id".  Members: "command" (required string), "id" (any value,
- * echoed exactly as written), "quiesce" (snapshot-begin only).  Any
- * other member is a bad-request, so a typo never silently changes a
- * command.  Blank lines are ignored (no reply).
+ * echoed exactly as written), "quiesce" and "fresh" (snapshot-begin
+ * only).  Any other member is a bad-request, so a typo never silently
+ * changes a command.  Blank lines are ignored (no reply).
  *
  * Not handled here: line framing and the line length limit (the
  * caller splits lines and answers line-too-long itself), permissions,
@@ -122,14 +122,16 @@ static const struct {
   { "status", CONTROL_STATUS },
 };
 
-/* Any member other than command, id and quiesce?  Its name or NULL. */
+/* Any member other than command, id, quiesce and fresh?  Its name or
+ * NULL.
+ */
 static const char *
 unknown_member (json_object *obj)
 {
   json_object_object_foreach (obj, key, val) {
     (void) val;
     if (strcmp (key, "command") != 0 && strcmp (key, "id") != 0 &&
-        strcmp (key, "quiesce") != 0)
+        strcmp (key, "quiesce") != 0 && strcmp (key, "fresh") != 0)
       return key;
   }
   return NULL;
@@ -156,7 +158,7 @@ parse_members (json_object *obj, struct control_request *req)
 
   if (bad != NULL)
     invalid (req, "bad-request", "unknown member \"%.*s\": "
-             "expected command, id, quiesce", quote_len (bad), bad);
+             "expected command, id, quiesce, fresh", quote_len (bad), bad);
   else if (!json_object_object_get_ex (obj, "command", &cmd) ||
            !json_object_is_type (cmd, json_type_string))
     invalid (req, "bad-request", "\"command\" must be a string");
@@ -199,6 +201,25 @@ echo_id (json_object *id, const char *raw, size_t raw_len)
   return json_object_get (id);
 }
 
+/* "fresh": a boolean, snapshot-begin only.  Called after
+ * parse_members succeeded.
+ */
+static void
+parse_fresh (json_object *obj, struct control_request *req)
+{
+  json_object *f = NULL;
+
+  if (!json_object_object_get_ex (obj, "fresh", &f))
+    ;                           /* adopt an active snapshot */
+  else if (req->command != CONTROL_BEGIN)
+    invalid (req, "bad-request", "\"fresh\" is only allowed with "
+             "snapshot-begin");
+  else if (!json_object_is_type (f, json_type_boolean))
+    invalid (req, "bad-request", "\"fresh\" must be true or false");
+  else
+    req->fresh = json_object_get_boolean (f);
+}
+
 void
 control_parse (const char *line, size_t len, struct control_request *req)
 {
@@ -234,6 +255,8 @@ control_parse (const char *line, size_t len, struct control_request *req)
       if (json_object_object_get_ex (obj, "id", &id))
         req->id = echo_id (id, raw, raw_len);
       parse_members (obj, req);
+      if (req->command != CONTROL_INVALID)
+        parse_fresh (obj, req);
     }
   }
   json_object_put (obj);

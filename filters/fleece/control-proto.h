@@ -33,6 +33,7 @@ struct control_request {
   enum control_command command;
   json_object *id;              /* owned (may be NULL: JSON null) */
   enum quiesce_mode quiesce;    /* snapshot-begin; QUIESCE_DEFAULT */
+  bool fresh;                   /* snapshot-begin: end the active one */
   const char *error_code;       /* CONTROL_INVALID: a static string */
   char error_message[256];
 };
@@ -71,6 +72,7 @@ struct control_figures {
   uint64_t store_bytes;
   uint64_t store_limit;         /* 0: no cap */
   uint32_t block_size;
+  uint64_t pin_max_age_ns;      /* 0: never */
 };
 
 /* Add the status members to reply.  0, or -1 on allocation failure. */

@@ -163,6 +163,9 @@ control_status_fill (json_object *o, const struct control_figures *f)
     { "block-size", u64 (f->block_size) },
     { "store-bytes", u64 (f->store_bytes) },
     { "store-limit", f->store_limit ? u64 (f->store_limit) : NULL },
+    { "pin-max-age-ms", f->pin_max_age_ns ? ms (f->pin_max_age_ns) : NULL },
+    { "pin-expires-in-ms", f->snap.pin_expires ? ms (f->snap.pin_left_ns)
+                                               : NULL },
   };
 
   if (put_all (o, m, sizeof m / sizeof m[0]) == -1)

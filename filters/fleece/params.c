@@ -23,6 +23,7 @@
 #include "control.h"
 #include "fleece.h"
 #include "ispowerof2.h"
+#include "monotime.h"
 #include "params.h"
 #include "parse-duration.h"
 #include "quiesce.h"
@@ -36,6 +37,7 @@ struct fleece_config fleece_cfg = {
   .block_size = 16 * 1024,     /* chosen by bench/: docs/performance.md */
   .block_shift = 14,
   .cbw_timeout_ns = UINT64_C (30000000000),
+  .pin_max_age_ns = UINT64_C (86400) * NS_PER_SEC,
 };
 
 struct access_config access_cfg;
@@ -53,6 +55,9 @@ const char params_help[] =
   "                           What a failed copy does (default break-snapshot).\n"
   "cbw-timeout=DURATION       A copy slower than this fails (default 30s,\n"
   "                           0: no limit).\n"
+  "pin-max-age=DURATION       End a snapshot pinned by snapshot-begin this\n"
+  "                           long after the last begin (default 24h,\n"
+  "                           0: never).\n"
   "snapshot-allow-user=USER[,USER...]\n"
   "                           Only these users (names or uids) may open\n"
   "                           the snapshot export (repeatable).\n"
@@ -238,6 +243,9 @@ params_config (const char *key, const char *value)
       : bad_duration (key, value);
   if (strcmp (key, "cbw-timeout") == 0)
     return parse_duration (value, &fleece_cfg.cbw_timeout_ns) == 0 ? 1
+      : bad_duration (key, value);
+  if (strcmp (key, "pin-max-age") == 0)
+    return parse_duration (value, &fleece_cfg.pin_max_age_ns) == 0 ? 1
       : bad_duration (key, value);
   if (strcmp (key, "fleece-block-size") == 0)
     return parse_block_size (value);

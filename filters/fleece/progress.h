@@ -14,9 +14,10 @@
 
 #include <nbdkit-filter.h>
 
-/* From .prepare of a snapshot connection that joined generation gen,
- * after the snapshot was created (never under the freeze or the
- * barrier).  If no one has measured gen, or is measuring it, measure
+/* When a snapshot connection joins generation gen (in .prepare, or at
+ * its first data request when that created the snapshot), after the
+ * snapshot was created (never under the freeze or the barrier).  If
+ * no one has measured gen, or is measuring it, measure
  * it now with next (the connection's own plugin context): the bytes
  * of the snapshot that its extents do not report as zero.  A failure
  * is logged and leaves gen unmeasured, for a later connection.

@@ -376,6 +376,12 @@ marker_settle (bool at_start, int (*thaw) (char *, size_t),
   if (at_start || pid != (long) getpid ())
     kill_orphan_freeze (buf, pid);
   r = thaw (err, sizeof err);
+  /* Remove the marker before saying so: the removal can fail. */
+  if (r >= 0 && marker_remove () == -1) {
+    snprintf (err, sizeof err, "the thaw succeeded, but the marker could "
+              "not be removed (see the previous error)");
+    r = -2;
+  }
   if (pid > 0)
     snprintf (who, sizeof who, "%ld", pid);
   if (at_start || pid != (long) getpid ())
@@ -383,13 +389,14 @@ marker_settle (bool at_start, int (*thaw) (char *, size_t),
                   "'thaw' of quiesce-command (marker %s); ran '%s thaw': %s",
                   who, path, command, r >= 0 ? "ok, marker removed" : err);
   else
-    nbdkit_debug ("fleece: retried the owed thaw: %s", r >= 0 ? "ok" : err);
+    nbdkit_debug ("fleece: retried the owed thaw: %s",
+                  r >= 0 ? "ok, marker removed" : err);
   if (r == -1) {
     snprintf (why, why_len, "an earlier freeze may still hold: %s; not "
               "freezing again until a thaw succeeds (marker %s)", err, path);
     return -1;
   }
-  if (marker_remove () == -1) {
+  if (r == -2) {
     snprintf (why, why_len, "cannot remove the crash-recovery marker %s",
               path);
     return -1;
