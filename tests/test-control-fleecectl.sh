@@ -5,7 +5,8 @@
 #   exit status 2.
 # - begin / status / end in human form: literal lines checked against
 #   what the test did (1 MiB disk, 2 blocks written: 128 KiB in the
-#   store; half the disk read: 50.0%).
+#   store; half the disk read: 50.0%); begin with quiesce off exits 3
+#   (crash-consistent) with a warning on stderr.
 # - --json prints the server's reply line (parsed back here).
 # - status --watch --count 3: three progress lines with the bar.
 # - end with nothing active: the server's message, exit status 1, and
@@ -13,25 +14,10 @@
 # - status --watch with no snapshot prints one line and stops.
 
 source "$srcdir/functions.sh"
+source "$srcdir/fleecectl-functions.sh"
 requires nbdkit --version
 requires /usr/bin/python3 -c 'import nbd'
-FLEECECTL="$abs_top_builddir/tools/fleecectl/fleecectl"
-[ -x "$FLEECECTL" ] || { echo "$0: FAIL: $FLEECECTL not built" >&2; exit 1; }
 ctl="$tmpdir/ctl.sock"
-
-# expect_exit STATUS REGEX CMD...: CMD exits with STATUS, output ~ REGEX.
-expect_exit ()
-{
-  local want="$1" re="$2" out st=0
-  shift 2
-  out=$("$@" 2>&1) || st=$?
-  if [ "$st" != "$want" ] || ! grep -Eq -- "$re" <<<"$out"; then
-    echo "$0: FAIL: '$*' exited $st (want $want), output:" >&2
-    echo "$out" >&2
-    exit 1
-  fi
-  echo "ok: exit $st: $(grep -E -m1 -- "$re" <<<"$out")"
-}
 
 echo "== errors without a server"
 expect_exit 2 "no control socket at $ctl: is nbdkit running with control=$ctl\?" \
@@ -58,7 +44,8 @@ ctl="$1" F="$2" t="$3" sock="$4"
 uri="nbd+unix:///?socket=$sock" snap="nbd+unix:///snapshot?socket=$sock"
 /usr/bin/python3 -c 'import control_client as c, sys; c.wait_for(sys.argv[1])' "$ctl"
 /usr/bin/nbdsh -u "$uri" -c 'h.pwrite(b"D" * 1048576, 0)'
-"$F" -s "$ctl" begin --quiesce off > "$t/begin"
+st=0; "$F" -s "$ctl" begin --quiesce off > "$t/begin" 2> "$t/begin.err" || st=$?
+echo "exit $st" >> "$t/begin"
 /usr/bin/nbdsh -u "$uri" -c 'h.pwrite(b"x", 0)' -c 'h.pwrite(b"y", 655360)'
 /usr/bin/nbdsh -u "$snap" -c 'h.pread(524288, 0)'
 "$F" -s "$ctl" status > "$t/status"
@@ -89,8 +76,12 @@ check ()
   echo "ok: $name:"; cat "$f"
 }
 ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z'
-check begin "snapshot generation 1 active and pinned until 'fleecectl end'" \
-  "fleece snapshot generation 1, taken $ts, crash-consistent: quiesce=off"
+check begin "snapshot generation 1 (active|created), pinned until 'fleecectl end'" \
+  "consistency:  crash-consistent: quiesce=off" \
+  "description:  fleece snapshot generation 1, taken $ts, crash-consistent: quiesce=off" \
+  "exit 3"
+check begin.err \
+  "fleecectl: warning: snapshot generation 1 is crash-consistent: quiesce=off"
 check status \
   'state:            active \(pinned\)' \
   "generation:       1, taken $ts" \
@@ -100,7 +91,7 @@ check status \
   'blocks:           2 preserved, 0 zero, 0 released \(0 B\)' \
   'copies:           2 \(128 KiB\), mean [0-9.]+ ms, p99 [0-9.]+ ms' \
   'live writes:      2, added mean [0-9.]+ ms, p99 [0-9.]+ ms' \
-  'read:             512 KiB of 1 MiB \(50.0%\)' \
+  'read:             512 KiB of 1 MiB of data \(50.0%\)' \
   'store:            128 KiB in use, limit none' \
   'snapshot clients: [01]'
 /usr/bin/python3 - "$tmpdir/status.json" <<'EOF'
@@ -111,8 +102,10 @@ assert len(lines) == 1 and r["ok"] and r["store-bytes"] == 131072 and \
     r["bytes-read"] == 524288 and r["progress"] == 0.5, r
 print("ok: --json reply parsed:", r["state"], r["store-bytes"])
 EOF
-bar='\[###############\.{15}\]  50\.0%  512 KiB of 1 MiB read, store 128 KiB'
-check watch "generation 1 active $bar"
+bar='\[###############\.{15}\]  50\.0%  512 KiB of 1 MiB read, rate'
+lat='store 128 KiB, copy p99 [0-9.]+ ms, live added p99 [0-9.]+ ms'
+check watch "generation 1 active $bar -, ETA -, $lat" \
+  "generation 1 active $bar 0 B/s, ETA -, $lat"
 [ "$(wc -l < "$tmpdir/watch")" = 3 ] ||
   { echo "$0: FAIL: --count 3 printed $(wc -l < "$tmpdir/watch") lines" >&2; exit 1; }
 check end 'snapshot generation 1 ended'

@@ -3,7 +3,8 @@
  *
  * Options may come before or after the command.  Every combination
  * that makes no sense (--watch with begin, --quiesce with status, a
- * bad number) is a usage error, exit status 2.
+ * bad number) is a usage error, exit status 2.  --until-done implies
+ * --watch.
  */
 #include <config.h>
 
@@ -21,13 +22,20 @@ void
 usage (FILE *fp)
 {
   fprintf (fp,
-           "usage: fleecectl --socket PATH begin [--quiesce auto|require|off]\n"
+           "usage: fleecectl --socket PATH begin [--fresh]"
+           " [--quiesce auto|require|off]\n"
            "       fleecectl --socket PATH end\n"
-           "       fleecectl --socket PATH status [--watch [--interval SECS]"
-           " [--count N]]\n"
-           "options: --json prints the server's replies as JSON lines.\n"
-           "exit status: 0 ok, 1 server error, 2 usage or connection error."
-           "\nSee fleecectl(1).\n");
+           "       fleecectl --socket PATH status [--watch [--until-done]"
+           " [--interval SECS]\n"
+           "                                          [--count N]]\n"
+           "       fleecectl --version\n"
+           "options: --json prints the server's replies as JSON lines;\n"
+           "         --timeout DURATION bounds each wait (default %ds,"
+           " 0: none).\n"
+           "exit status: 0 ok, 1 server error, 2 usage or connection error,"
+           "\n  3 begin: crash-consistent, 4 status: broken,"
+           " 5 permission denied.\n"
+           "See fleecectl(1).\n", DEFAULT_TIMEOUT);
 }
 
 void
@@ -57,6 +65,29 @@ parse_number (const char *opt, const char *s, double min, double max)
   return v;
 }
 
+/* A duration: a number of seconds, or a number with a unit ms, s, m
+ * or h.  0 means no limit.
+ */
+static double
+parse_duration (const char *opt, const char *s)
+{
+  static const struct { const char *unit; double secs; } units[] = {
+    { "", 1 }, { "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
+  };
+  char *end;
+  double v;
+  size_t i;
+
+  errno = 0;
+  v = strtod (s, &end);
+  if (errno == 0 && end != s && v >= 0)
+    for (i = 0; i < sizeof units / sizeof units[0]; i++)
+      if (strcmp (end, units[i].unit) == 0 && v * units[i].secs <= 1e6)
+        return v * units[i].secs;
+  die (EXIT_USAGE, "%s %s: expected a duration such as 30s, 500ms, 2m "
+       "(at most 1e6 seconds), or 0 for no limit", opt, s);
+}
+
 /* Check that the options fit the command. */
 static void
 check_options (struct options *o, bool interval_set, bool count_set)
@@ -75,6 +106,12 @@ check_options (struct options *o, bool interval_set, bool count_set)
       strcmp (o->quiesce, "require") != 0 && strcmp (o->quiesce, "off") != 0)
     die (EXIT_USAGE, "--quiesce %s: expected auto, require or off",
          o->quiesce);
+  if (o->fresh && strcmp (o->command, "begin") != 0)
+    die (EXIT_USAGE, "--fresh goes with begin");
+  if (o->until_done && strcmp (o->command, "status") != 0)
+    die (EXIT_USAGE, "--until-done goes with status");
+  if (o->until_done)
+    o->watch = true;
   if (o->watch && strcmp (o->command, "status") != 0)
     die (EXIT_USAGE, "--watch goes with status");
   if ((interval_set || count_set) && !o->watch)
@@ -91,13 +128,17 @@ parse_args (int argc, char **argv, struct options *o)
     { "watch", no_argument, NULL, 'w' },
     { "interval", required_argument, NULL, 'i' },
     { "count", required_argument, NULL, 'n' },
+    { "fresh", no_argument, NULL, 'f' },
+    { "until-done", no_argument, NULL, 'u' },
+    { "timeout", required_argument, NULL, 't' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL },
   };
   bool interval_set = false, count_set = false;
   int c;
 
-  while ((c = getopt_long (argc, argv, "s:jq:wi:n:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 's': o->socket = optarg; break;
     case 'j': o->json = true; break;
@@ -111,7 +152,11 @@ parse_args (int argc, char **argv, struct options *o)
       o->count = parse_number ("--count", optarg, 1, 1e9);
       count_set = true;
       break;
+    case 'f': o->fresh = true; break;
+    case 'u': o->until_done = true; break;
+    case 't': o->timeout = parse_duration ("--timeout", optarg); break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
+    case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
     default: usage (stderr); exit (EXIT_USAGE);
     }
   }

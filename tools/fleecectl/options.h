@@ -6,21 +6,35 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Exit statuses besides EXIT_SUCCESS (0). */
+/* Exit statuses besides EXIT_SUCCESS (0), documented in fleecectl(1),
+ * EXIT STATUS.
+ */
 #define EXIT_SERVER 1           /* the server answered with an error */
 #define EXIT_USAGE 2            /* usage error, or no usable connection */
+#define EXIT_CRASH 3            /* begin: taken, but crash-consistent */
+#define EXIT_BROKEN 4           /* status: the snapshot is broken */
+#define EXIT_PERMISSION 5       /* refused by file mode or credentials */
+
+/* --timeout's default, seconds.  It must exceed the longest wait of a
+ * legitimate snapshot-begin with the filter's and the plugin's default
+ * bounds (see fleecectl(1), --timeout), even behind another client's.
+ */
+#define DEFAULT_TIMEOUT 120
 
 struct options {
   const char *socket;
   const char *command;          /* begin, end or status */
   const char *quiesce;          /* begin --quiesce */
+  bool fresh;                   /* begin --fresh */
   bool json, watch;
+  bool until_done;              /* status --watch --until-done */
   double interval;              /* status --watch, seconds */
   long count;                   /* status --watch samples; 0: no limit */
+  double timeout;               /* seconds per wait; 0: no limit */
 };
 
 /* Fill o from the command line; a usage error exits with EXIT_USAGE,
- * --help exits with 0.
+ * --help and --version exit with 0.
  */
 extern void parse_args (int argc, char **argv, struct options *o);
 

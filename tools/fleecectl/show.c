@@ -2,8 +2,12 @@
 /* fleecectl: human-readable output of control replies (see show.h).
  *
  * Sizes in IEC units (KiB = 1024 bytes) with one decimal, durations in
- * milliseconds with three, progress in percent with one.  The labels
- * are for people; scripts use --json.
+ * milliseconds with three, progress in percent with one, an ETA in
+ * H:MM:SS.  The labels are for people; scripts use --json.
+ *
+ * The total a backup reads is "data-bytes" (the data extents of the
+ * snapshot) when the server gives it, else "disk-size"; "progress" is
+ * the server's, relative to the same total.
  */
 #include <config.h>
 
@@ -83,6 +87,36 @@ has_snapshot (json_object *o)
   return get (o, "generation") != NULL;
 }
 
+/* The bytes a backup reads in all (see the top of this file). */
+static uint64_t
+total (json_object *o)
+{
+  return get (o, "data-bytes") ? u64 (o, "data-bytes") : u64 (o, "disk-size");
+}
+
+int
+show_crash_consistent (json_object *o, char *reason, size_t len)
+{
+  const char *d = get (o, "description")
+    ? json_object_get_string (get (o, "description")) : "";
+  const char *app = strstr (d, "application-consistent");
+  const char *crash = strstr (d, "crash-consistent");
+
+  if (get (o, "consistency")) {
+    if (strcmp (str (o, "consistency"), "crash-consistent") != 0)
+      return 0;
+    snprintf (reason, len, "%s", get (o, "consistency-reason")
+              ? str (o, "consistency-reason") : "no reason given");
+    return 1;
+  }
+  if (crash == NULL || (app && app < crash))
+    return app ? 0 : -1;
+  crash += strlen ("crash-consistent");
+  snprintf (reason, len, "%s", strncmp (crash, ": ", 2) == 0 && crash[2]
+            ? crash + 2 : "no reason given");
+  return 1;
+}
+
 static void
 show_consistency (FILE *fp, json_object *o)
 {
@@ -123,9 +157,10 @@ show_figures (FILE *fp, json_object *o)
   fprintf (fp, "live writes:      %" PRIu64 ", added mean %.3f ms, "
            "p99 %.3f ms\n", u64 (o, "live-writes"),
            num (o, "live-added-mean-ms"), num (o, "live-added-p99-ms"));
-  fprintf (fp, "read:             %s of %s (%.1f%%)\n",
+  fprintf (fp, "read:             %s of %s%s (%.1f%%)\n",
            show_iec (u64 (o, "bytes-read"), a, sizeof a),
-           show_iec (u64 (o, "disk-size"), b, sizeof b),
+           show_iec (total (o), b, sizeof b),
+           get (o, "data-bytes") ? " of data" : "",
            num (o, "progress") * 100);
   if (get (o, "broken-cause"))
     fprintf (fp, "broken:           %s\n", str (o, "broken-cause"));
@@ -148,8 +183,30 @@ show_status (FILE *fp, json_object *o)
            u64 (o, "snapshot-clients"));
 }
 
+/* "rate 1.5 MiB/s, ETA 0:01:05" (or "-" for what is unknown). */
+static void
+show_rate (FILE *fp, json_object *o, double rate)
+{
+  char a[32];
+  double p = num (o, "progress"), eta;
+
+  if (rate < 0) {
+    fputs ("rate -, ETA -", fp);
+    return;
+  }
+  fprintf (fp, "rate %s/s, ETA ", show_iec (rate, a, sizeof a));
+  eta = rate > 0 ? (1 - p) * total (o) / rate + 0.999 : -1;
+  if (p >= 1)
+    fputs ("done", fp);
+  else if (eta >= 0 && eta < 360000)
+    fprintf (fp, "%d:%02d:%02d", (int) eta / 3600, (int) eta / 60 % 60,
+             (int) eta % 60);
+  else
+    fputs ("-", fp);
+}
+
 void
-show_progress (FILE *fp, json_object *o)
+show_progress (FILE *fp, json_object *o, double rate)
 {
   char bar[BAR_WIDTH + 1], a[32], b[32], c[32];
   double p = num (o, "progress");
@@ -162,20 +219,49 @@ show_progress (FILE *fp, json_object *o)
   for (i = 0; i < BAR_WIDTH; i++)
     bar[i] = i < full ? '#' : '.';
   bar[BAR_WIDTH] = '\0';
-  fprintf (fp, "generation %" PRIu64 " %s [%s] %5.1f%%  %s of %s read, "
-           "store %s", u64 (o, "generation"), str (o, "state"), bar, p * 100,
+  fprintf (fp, "generation %" PRIu64 " %s [%s] %5.1f%%  %s of %s read, ",
+           u64 (o, "generation"), str (o, "state"), bar, p * 100,
            show_iec (u64 (o, "bytes-read"), a, sizeof a),
-           show_iec (u64 (o, "disk-size"), b, sizeof b),
-           show_iec (u64 (o, "store-bytes"), c, sizeof c));
+           show_iec (total (o), b, sizeof b));
+  show_rate (fp, o, rate);
+  fprintf (fp, ", store %s, copy p99 %.3f ms, live added p99 %.3f ms",
+           show_iec (u64 (o, "store-bytes"), c, sizeof c),
+           num (o, "copy-p99-ms"), num (o, "live-added-p99-ms"));
 }
 
 void
 show_begin (FILE *fp, json_object *o)
 {
-  fprintf (fp, "snapshot generation %" PRIu64 " active and pinned until "
-           "'fleecectl end'\n", u64 (o, "generation"));
+  json_object *created = get (o, "created");
+  char reason[512];
+
+  fprintf (fp, "snapshot generation %" PRIu64 " %s, pinned until "
+           "'fleecectl end'\n", u64 (o, "generation"),
+           created == NULL ? "active"
+           : json_object_get_boolean (created) ? "created"
+           : "adopted (it was already active)");
+  switch (show_crash_consistent (o, reason, sizeof reason)) {
+  case 0:
+    fprintf (fp, "consistency:  application-consistent\n");
+    break;
+  case 1:
+    fprintf (fp, "consistency:  crash-consistent: %s\n", reason);
+    break;
+  default:
+    fprintf (fp, "consistency:  unknown (the server does not say)\n");
+  }
   if (get (o, "description"))
-    fprintf (fp, "%s\n", str (o, "description"));
+    fprintf (fp, "description:  %s\n", str (o, "description"));
+}
+
+bool
+show_broken (json_object *o, char *buf, size_t len)
+{
+  if (!has_snapshot (o) || strcmp (str (o, "state"), "broken") != 0)
+    return false;
+  snprintf (buf, len, "snapshot generation %" PRIu64 " is broken: %s",
+            u64 (o, "generation"), str (o, "broken-cause"));
+  return true;
 }
 
 void

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* fleecectl: one request and its reply (nbdkit-fleece-filter(1),
+ * PROTOCOL).
+ *
+ * A reply that is not a JSON object with "ok" means PATH is not a
+ * control socket: EXIT_USAGE.  An error reply ends the program with
+ * its message (and code) on standard error, and with --json its line
+ * on standard output: EXIT_PERMISSION for "permission-denied", else
+ * EXIT_SERVER.
+ */
+#ifndef FLEECECTL_REQUEST_H
+#define FLEECECTL_REQUEST_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "conn.h"
+#include "options.h"
+
+struct reply {
+  json_object *obj;             /* the parsed reply, "ok": true */
+  char *line;                   /* its text, for --json */
+};
+
+/* Send command (with o->quiesce and o->fresh for snapshot-begin) and
+ * fill r with the successful reply.  false if interrupted.
+ */
+extern bool request (const struct options *o, struct conn *c,
+                     const char *command, long id, struct reply *r);
+
+/* Free what request filled. */
+extern void reply_free (struct reply *r);
+
+#endif /* FLEECECTL_REQUEST_H */
