@@ -183,19 +183,20 @@ show_status (FILE *fp, json_object *o)
            u64 (o, "snapshot-clients"));
 }
 
-/* "rate 1.5 MiB/s, ETA 0:01:05" (or "-" for what is unknown). */
+/* "rate 1.5 MiB/s, ETA 0:01:05" ("-" for what is unknown, "ETA done"
+ * once all is read).
+ */
 static void
 show_rate (FILE *fp, json_object *o, double rate)
 {
   char a[32];
-  double p = num (o, "progress"), eta;
+  double p = num (o, "progress");
+  double eta = rate > 0 ? (1 - p) * total (o) / rate + 0.999 : -1;
 
-  if (rate < 0) {
-    fputs ("rate -, ETA -", fp);
-    return;
-  }
-  fprintf (fp, "rate %s/s, ETA ", show_iec (rate, a, sizeof a));
-  eta = rate > 0 ? (1 - p) * total (o) / rate + 0.999 : -1;
+  if (rate < 0)
+    fputs ("rate -, ETA ", fp);
+  else
+    fprintf (fp, "rate %s/s, ETA ", show_iec (rate, a, sizeof a));
   if (p >= 1)
     fputs ("done", fp);
   else if (eta >= 0 && eta < 360000)
