@@ -9,7 +9,7 @@
 # - a crash-consistent snapshot exits 3 with one warning line on
 #   stderr giving the reason: from "consistency" and
 #   "consistency-reason", or from the description when the reply has
-#   no "consistency" (an older server);
+#   no "consistency" (an older server); neither: unknown, exit 0;
 # - --json prints the reply line as is (and still exits 3);
 # - an error reply (not-consistent) exits 1 with its message.
 
@@ -100,6 +100,10 @@ run oldapp "{\"id\":1,\"ok\":true,\"generation\":5,\"description\":\"$app_desc\"
 check oldapp 0 "snapshot generation 5 active, pinned until 'fleecectl end'
 consistency:  application-consistent
 description:  $app_desc" ""
+
+run unknown '{"id":1,"ok":true,"generation":6,"description":null}' begin
+check unknown 0 "snapshot generation 6 active, pinned until 'fleecectl end'
+consistency:  unknown (the server does not say)" ""
 
 echo "== refused"
 run refused '{"id":1,"ok":false,"error":{"code":"not-consistent","message":"snapshot generation 4 is active and crash-consistent (quiesce=off), and quiesce=require: end it first (fleecectl begin --fresh)"}}' \

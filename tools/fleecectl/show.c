@@ -103,8 +103,10 @@ show_crash_consistent (json_object *o, char *reason, size_t len)
   const char *crash = strstr (d, "crash-consistent");
 
   if (get (o, "consistency")) {
-    if (strcmp (str (o, "consistency"), "crash-consistent") != 0)
+    if (strcmp (str (o, "consistency"), "application-consistent") == 0)
       return 0;
+    if (strcmp (str (o, "consistency"), "crash-consistent") != 0)
+      return -1;
     snprintf (reason, len, "%s", get (o, "consistency-reason")
               ? str (o, "consistency-reason") : "no reason given");
     return 1;
