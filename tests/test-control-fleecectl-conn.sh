@@ -62,7 +62,7 @@ expect_exit 2 'fake.sock: no reply within 0.3s \(--timeout\)' \
   --timeout 0.3s
 expect_exit 2 'fake.sock: no connection within 0.3s \(--timeout\)' \
   fake backlog - - "$FLEECECTL" -s "$tmpdir/fake.sock" --timeout 0.3s status
-for bad in 5x -1 1e9 nan ""; do
+for bad in 5x -1 1e9 nan "" 0.5us 0.0001; do
   expect_exit 2 "--timeout $bad: expected a duration" \
     "$FLEECECTL" -s "$tmpdir/fake.sock" --timeout "$bad" status
 done

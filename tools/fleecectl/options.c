@@ -66,7 +66,7 @@ parse_number (const char *opt, const char *s, double min, double max)
 }
 
 /* A duration: a number of seconds, or a number with a unit ms, s, m
- * or h.  0 means no limit.
+ * or h, from 1ms to 1e6 seconds.  0 means no limit.
  */
 static double
 parse_duration (const char *opt, const char *s)
@@ -75,17 +75,20 @@ parse_duration (const char *opt, const char *s)
     { "", 1 }, { "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
   };
   char *end;
-  double v;
+  double v, secs;
   size_t i;
 
   errno = 0;
   v = strtod (s, &end);
   if (errno == 0 && end != s && v >= 0)
-    for (i = 0; i < sizeof units / sizeof units[0]; i++)
-      if (strcmp (end, units[i].unit) == 0 && v * units[i].secs <= 1e6)
-        return v * units[i].secs;
-  die (EXIT_USAGE, "%s %s: expected a duration such as 30s, 500ms, 2m "
-       "(at most 1e6 seconds), or 0 for no limit", opt, s);
+    for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+      secs = v * units[i].secs;
+      if (strcmp (end, units[i].unit) == 0 &&
+          (secs == 0 || (secs >= 0.001 && secs <= 1e6)))
+        return secs;
+    }
+  die (EXIT_USAGE, "%s %s: expected a duration from 1ms to 1e6 seconds "
+       "such as 30s, 500ms, 2m, or 0 for no limit", opt, s);
 }
 
 /* Check that the options fit the command. */
