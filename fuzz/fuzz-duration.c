@@ -2,7 +2,8 @@
 /* nbdkit-fleece: libFuzzer target for parse_duration
  * (common/utils/parse-duration.c), which reads user parameters.
  * Checks beyond "no crash": a success is at most DURATION_MAX_NS and
- * the text has only the documented shape (digits then a unit).
+ * the text has only the documented shape (digits then a unit, which
+ * only 0 may lack).
  */
 #include <config.h>
 
@@ -26,7 +27,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (parse_duration (s, &ns) == 0) {
     digits = strspn (s, "0123456789");
     if (ns > DURATION_MAX_NS || digits == 0 ||
-        strspn (s + digits, "usmh") != strlen (s + digits))
+        strspn (s + digits, "usmh") != strlen (s + digits) ||
+        (s[digits] == '\0' && ns != 0))
       abort ();
   }
   free (s);

@@ -13,11 +13,13 @@ from nbdcheck import fail, ok
 # Every member a status reply must have (see the man page).
 STATUS_KEYS = (
     "id ok state pinned snapshot-clients block-size store-bytes store-limit "
+    "pin-max-age-ms pin-expires-in-ms "
     "generation taken-at description consistency consistency-reason "
     "frozen-filesystems freeze-ms barrier-ms thaw-ms frozen-ms disk-size "
     "blocks-total blocks-preserved blocks-zero blocks-released "
     "released-bytes copy-count copy-mean-ms copy-p99-ms bytes-copied "
-    "live-writes live-added-mean-ms live-added-p99-ms bytes-read progress "
+    "live-writes live-added-mean-ms live-added-p99-ms bytes-read data-bytes "
+    "progress "
     "broken-cause").split()
 
 

@@ -16,8 +16,12 @@
  * own requests, then waits) -> running, or -> stopping (drains, then
  * exits).
  *
- * Not handled: a request that fails; the test dies.  A range not found
- * free in 16 tries is given up for this round.
+ * A request that fails dies, except the failures expect_failures
+ * allows (fleece-stress.h): a live request refused with ENOSPC left
+ * the plugin untouched, so the model is not changed and its range is
+ * freed at once (it is in no snapshot); a snapshot read failing with
+ * EIO is counted, not compared.  A range not found free in 16 tries
+ * is given up for this round.
  *
  * Locking: as fleece-stress.h says; next_seq and tick are under lock
  * too.  A reader's counters are its own thread's (libnbd calls the
@@ -72,12 +76,15 @@ static int
 write_done (void *opaque, int *error)
 {
   struct req *r = opaque;
+  bool refused = *error == ENOSPC && expect_failures == EXPECT_REFUSED;
 
-  if (*error != 0)
+  if (*error != 0 && !refused)
     die ("live %s [%" PRIu64 ", +%" PRIu32 ") failed: %s",
          op_name[r->op], r->off, r->len, strerror (*error));
   pthread_mutex_lock (&lock);
-  if (r->op == OP_WRITE)
+  if (refused)
+    __atomic_add_fetch (&stat_refused, 1, __ATOMIC_RELAXED);
+  else if (r->op == OP_WRITE)
     memcpy (model + r->off, r->buf, r->len);
   else
     memset (model + r->off, 0, r->len);
@@ -87,7 +94,7 @@ write_done (void *opaque, int *error)
   r->acked = true;
   r->ack_tick = ++tick;
   /* Across a snapshot open, keep the range locked until it completes. */
-  if (!(window_open && r->ambiguous))
+  if (refused || !(window_open && r->ambiguous))
     remove_req (r);
   pthread_cond_broadcast (&cond);
   pthread_mutex_unlock (&lock);
@@ -180,12 +187,16 @@ read_done (void *opaque, int *error)
 {
   struct rd *r = opaque;
 
-  if (*error != 0)
+  if (*error == EIO && expect_failures == EXPECT_BROKEN)
+    __atomic_add_fetch (&stat_broken_reads, 1, __ATOMIC_RELAXED);
+  else if (*error != 0)
     die ("generation %" PRIu64 ": snapshot read [%" PRIu64 ", +%" PRIu32
          ") failed: %s", generation, r->off, r->len, strerror (*error));
-  compare ("snapshot read", r->off, expect + r->off, r->buf, r->len);
+  else {
+    compare ("snapshot read", r->off, expect + r->off, r->buf, r->len);
+    __atomic_add_fetch (&stat_reads, 1, __ATOMIC_RELAXED);
+  }
   (*r->inflight)--;
-  __atomic_add_fetch (&stat_reads, 1, __ATOMIC_RELAXED);
   free (r);
   return 1;
 }

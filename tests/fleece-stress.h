@@ -61,6 +61,17 @@ extern uint64_t ops_done, inflight_total;
 extern uint64_t generation;     /* current snapshot generation */
 extern uint64_t stat_reads;     /* atomic */
 
+/* FLEECE_STRESS_EXPECT: which failures the filter is expected to
+ * report (its store is capped): none, live writes refused with ENOSPC
+ * (on-cbw-error=fail-write; the snapshot must stay exact), or
+ * snapshot reads failing with EIO (break-snapshot; a read that
+ * succeeds must still be exact).  Written only before the threads
+ * start.
+ */
+enum expect_failures { EXPECT_NONE, EXPECT_REFUSED, EXPECT_BROKEN };
+extern enum expect_failures expect_failures;
+extern uint64_t stat_refused, stat_broken_reads; /* atomic */
+
 /* ---- fleece-stress-check.c ---- */
 
 /* Print "test-fleece-stress: FAIL: " and the message, exit 1.  The
@@ -103,9 +114,22 @@ extern void disconnect (struct nbd_handle *h);
 /* The generation number in a snapshot connection's description. */
 extern uint64_t snapshot_generation (struct nbd_handle *h);
 
-/* Read all of h synchronously and compare it with image. */
-extern void read_all (struct nbd_handle *h, const uint8_t *image,
-                      const char *what);
+/* A snapshot connection takes its snapshot at its first data request
+ * (nbdkit-fleece-filter(1)): snapshot_take reads 1 byte if H has not
+ * joined one yet.  snapshot_generation_of is H's generation, read
+ * from a second connection to URI if H took the snapshot itself (it
+ * then shows no generation).
+ */
+extern void snapshot_take (struct nbd_handle *h);
+extern uint64_t snapshot_generation_of (struct nbd_handle *h,
+                                        const char *uri);
+
+/* Read all of h synchronously and compare it with image.  With
+ * may_break, a read failing with EIO (a broken snapshot) ends it:
+ * returns false; otherwise true.
+ */
+extern bool read_all (struct nbd_handle *h, const uint8_t *image,
+                      const char *what, bool may_break);
 
 /* Start fn on a new thread, given a malloc'd seed state fn frees. */
 extern void start_thread (pthread_t *t, void *(*fn) (void *),

@@ -21,6 +21,9 @@ done
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 # Shared Python checks (nbdcheck.py).
 export PYTHONPATH="$abs_top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
+# $SNAPDESC URI: take a snapshot (its first read) and print its
+# description (exported: usable inside nbdkit --run).
+export SNAPDESC="/usr/bin/python3 $abs_top_srcdir/tests/snapshot-description.py"
 # scripts/check-sanitizers.sh sets FLEECE_WRAP (asan, tsan, valgrind):
 # nbdkit then runs through tests/sanitizers/bin/nbdkit.
 if [ -n "${FLEECE_WRAP:-}" ]; then

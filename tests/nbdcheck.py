@@ -43,3 +43,30 @@ def next_generation(open_snap, gen):
         r[0].shutdown()
         time.sleep(0.01)
     fail("generation %s never ended after its last connection closed" % gen)
+
+
+# What a snapshot connection shows before it has joined a snapshot
+# (nbdkit-fleece-filter(1): the first data request takes the snapshot).
+NO_SNAPSHOT_YET = "fleece snapshot export: no snapshot is active yet"
+
+
+def open_snapshot(uri, take=True):
+    """Connect to the snapshot export.  With take, make sure the
+    connection has joined a snapshot (its first data request, a 1-byte
+    read, takes one if none is active) and return (handle, description),
+    the description being the snapshot's: a connection that took the
+    snapshot itself shows NO_SNAPSHOT_YET, so it is then read from a
+    second connection, which joins at once.  Without take, return
+    (handle, description) as connected."""
+    h = nbd.NBD()
+    h.set_full_info(True)
+    h.connect_uri(uri)
+    d = h.get_export_description()
+    if take and d.startswith(NO_SNAPSHOT_YET):
+        h.pread(1, 0)
+        h2 = nbd.NBD()
+        h2.set_full_info(True)
+        h2.connect_uri(uri)
+        d = h2.get_export_description()
+        h2.shutdown()
+    return h, d

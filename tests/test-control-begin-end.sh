@@ -24,6 +24,7 @@ cat > "$tmpdir/begin-end.py" <<'EOF'
 import errno, re, sys, time
 import nbd
 from control_client import *
+from nbdcheck import open_snapshot
 
 sock, ctl = sys.argv[1], sys.argv[2]
 B = 65536
@@ -32,11 +33,8 @@ live = nbd.NBD()
 live.connect_uri("nbd+unix:///?socket=" + sock)
 
 def snap():
-    h = nbd.NBD()
-    h.set_full_info(True)
-    h.connect_uri("nbd+unix:///snapshot?socket=" + sock)
-    gen = int(re.match(r"fleece snapshot generation (\d+),",
-                       h.get_export_description()).group(1))
+    h, d = open_snapshot("nbd+unix:///snapshot?socket=" + sock)
+    gen = int(re.match(r"fleece snapshot generation (\d+),", d).group(1))
     return h, gen
 
 def wait_until(key, value):
@@ -100,6 +98,7 @@ ok("begin adopts and pins an active snapshot")
 expect_ok(c.call("snapshot-end"), "end generation 2")
 
 h, gen = snap()
+wait_until("snapshot-clients", 1)          # snap()'s second connection
 expect_status(c, "unpinned", state="active", pinned=False, generation=3,
               snapshot_clients=1)
 h.shutdown()

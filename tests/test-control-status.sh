@@ -9,8 +9,10 @@
 #   blocks-preserved 5, copy-count 5, store-bytes = bytes-copied =
 #   5 blocks, live-writes 5; a second write to one of them copies
 #   nothing more; writes to 2 hole blocks: blocks-zero 2.
-# - A snapshot client reading K bytes: bytes-read K, progress K/size;
-#   reading the whole disk twice more caps progress at 1.0.
+# - A snapshot client reading K bytes: bytes-read K, data-bytes the 32
+#   data blocks (null before the first snapshot client), progress
+#   K/data-bytes; reading the whole disk twice more caps progress at
+#   1.0.
 # - Trimming 4 blocks (2 of them preserved) on the snapshot:
 #   blocks-released 4, released-bytes 4 blocks, store-bytes 3 blocks.
 # - A broken snapshot (fleece-max-size=64K, 2 data blocks written):
@@ -57,7 +59,8 @@ r = expect_status(c, "after begin", state="active", generation=1,
                   store_limit=2 * 1024 * 1024, store_bytes=0,
                   blocks_preserved=0, blocks_zero=0, blocks_released=0,
                   copy_count=0, bytes_copied=0, live_writes=0, bytes_read=0,
-                  progress=0.0, consistency="crash-consistent",
+                  progress=0.0, data_bytes=None,
+                  consistency="crash-consistent",
                   consistency_reason="quiesce=off", frozen_filesystems=0,
                   broken_cause=None)
 if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["taken-at"]) \
@@ -84,7 +87,7 @@ s.connect_uri("nbd+unix:///snapshot?socket=" + sock)
 K = 3 * B + 1000
 s.pread(K, 10 * B)
 expect_status(c, "read K bytes", bytes_read=K, snapshot_clients=1,
-              progress=round(K / SIZE, 4))
+              data_bytes=32 * B, progress=round(K / (32 * B), 4))
 s.pread(SIZE, 0)
 s.pread(SIZE, 0)
 expect_status(c, "read everything twice", bytes_read=K + 2 * SIZE,

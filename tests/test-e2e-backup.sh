@@ -42,7 +42,7 @@ guest_share_socket "$sock"
 
 # Before the domain exists: a snapshot is crash-consistent and says why.
 guest_libvirt_up
-desc=$(e2e_description "nbd+unix:///snapshot?socket=$sock")
+desc=$($SNAPDESC "nbd+unix:///snapshot?socket=$sock")
 echo "before the VM exists: $desc"
 grep -q "crash-consistent: .*$GUEST_DOM" <<<"$desc" ||
   e2e_fail "a snapshot without the domain should name it: $desc"

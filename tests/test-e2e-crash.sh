@@ -43,7 +43,7 @@ e2e_slow_trim
 
 # The snapshot connection: freeze, then the barrier waits for the trim.
 e2e_log_mark
-nbdinfo --no-content "nbd+unix:///snapshot?socket=$sock" \
+$SNAPDESC "nbd+unix:///snapshot?socket=$sock" \
   > "$tmpdir/nbdinfo.out" 2>&1 &
 info_pid=$!
 cleanup_pid "$info_pid"

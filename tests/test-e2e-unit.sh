@@ -65,9 +65,7 @@ nbdsh -u "nbd+unix:///?socket=$sock" -c 'h.pwrite(b"unit" * 1024, 0)'
 size=$(nbdinfo --size "nbd+unix:///?socket=$sock")
 [ "$size" = $(( 64 << 20 )) ] || { echo "$0: FAIL: live size $size" >&2; exit 1; }
 cmp -n 4096 <(printf 'unit%.0s' $(seq 1 1024)) "$tmpdir/disk.img"
-desc=$(nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$sock" |
-       /usr/bin/python3 -c 'import json, sys
-print(json.load(sys.stdin)["exports"][0].get("description", ""))')
+desc=$($SNAPDESC "nbd+unix:///snapshot?socket=$sock")
 echo "snapshot: $desc"
 grep -q "crash-consistent: .*'$inst'" <<<"$desc" ||
   { echo "$0: FAIL: unexpected snapshot description" >&2; exit 1; }

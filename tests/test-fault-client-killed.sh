@@ -18,7 +18,7 @@ requires /usr/bin/python3 -c 'import nbd'
 cat > "$tmpdir/client.py" <<'EOF2'
 import os, sys
 import nbd
-from nbdcheck import fail, next_generation
+from nbdcheck import fail, next_generation, open_snapshot
 
 sock, role, ready = sys.argv[1:4]
 B = 4096
@@ -31,10 +31,8 @@ def block(seq, i):
     return (b"%08d:%04d;" % (seq, i)) * (B // 14) + bytes(B % 14)
 
 def open_snap():
-    h = nbd.NBD()
-    h.set_full_info(True)
-    h.connect_uri(uri("snapshot"))
-    return h, h.get_export_description().split(",")[0]
+    h, d = open_snapshot(uri("snapshot"))
+    return h, d.split(",")[0]
 
 if role == "reader":                     # read until killed
     h, gen = open_snap()

@@ -56,6 +56,7 @@ chmod +x "$cmd"
 
 cat > "$tmpdir/c.py" <<'EOF2'
 import signal, sys, nbd
+from nbdcheck import open_snapshot
 sock, what = sys.argv[1:3]
 def h(exp=""):
     x = nbd.NBD(); x.set_full_info(True)
@@ -63,15 +64,15 @@ def h(exp=""):
     return x
 if what == "write":                 # a live write (held by delay)
     h().pwrite(b"W" * 65536, 0)
-elif what == "hold":                # a snapshot connection
-    h("snapshot"); signal.pause()
+elif what == "hold":                # a snapshot connection takes one
+    h("snapshot").pread(1, 0); signal.pause()
 elif what == "check":               # snapshot == disk; its description
     want = open(sys.argv[3], "rb").read()
-    s = h("snapshot")
+    s, d = open_snapshot("nbd+unix:///snapshot?socket=%s" % sock)
     if s.pread(len(want), 0) != want:
         print("FAIL: the snapshot is not the disk", file=sys.stderr)
         sys.exit(1)
-    print(s.get_export_description())
+    print(d)
 EOF2
 c="/usr/bin/python3 $tmpdir/c.py $sock"
 

@@ -35,8 +35,9 @@ if what == "write":                 # one write, say when acknowledged
     off, byte = int(sys.argv[3]), sys.argv[4].encode()
     h().pwrite(byte * 65536, off)
     print("acked", flush=True)
-elif what == "snapshot-hold":       # open the snapshot, hold it
+elif what == "snapshot-hold":       # take the snapshot, hold it
     s = h("snapshot")
+    s.pread(1, 0)                   # the first read takes the snapshot
     print("open", flush=True)
     import signal
     signal.pause()                  # until the test's cleanup kills it

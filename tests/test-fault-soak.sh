@@ -16,7 +16,7 @@ gens=${FLEECE_SOAK_GENERATIONS:-100}
 cat > "$tmpdir/soak.py" <<'EOF2'
 import random, re, sys, time
 import nbd
-from nbdcheck import fail
+from nbdcheck import fail, open_snapshot
 
 sock, gens = sys.argv[1], int(sys.argv[2])
 B = 4096
@@ -30,11 +30,8 @@ last = 0
 for g in range(gens):
     image = bytes(model)
     for _ in range(1000):                  # the last one may still end
-        snap = nbd.NBD()
-        snap.set_full_info(True)
-        snap.connect_uri("nbd+unix:///snapshot?socket=" + sock)
-        gen = int(re.match(r"fleece snapshot generation (\d+),",
-                           snap.get_export_description()).group(1))
+        snap, d = open_snapshot("nbd+unix:///snapshot?socket=" + sock)
+        gen = int(re.match(r"fleece snapshot generation (\d+),", d).group(1))
         if gen != last:
             break
         snap.shutdown()

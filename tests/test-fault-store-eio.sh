@@ -64,7 +64,7 @@ cat > "$tmpdir/eio.py" <<'EOF'
 import errno, fcntl, os, struct, subprocess, sys
 import nbd
 
-from nbdcheck import fail, expect_err, next_generation
+from nbdcheck import fail, expect_err, next_generation, open_snapshot
 
 sock, policy, mnt, newfs, model_file = sys.argv[1:6]
 B = 65536
@@ -83,10 +83,8 @@ def write(blk, tag, delta=100):
     model[off:off + len(data)] = data
 
 def open_snap():
-    h = nbd.NBD()
-    h.set_full_info(True)
-    h.connect_uri("nbd+unix:///snapshot?socket=" + sock)
-    return h, h.get_export_description().split(",")[0]
+    h, d = open_snapshot("nbd+unix:///snapshot?socket=" + sock)
+    return h, d.split(",")[0]
 
 def old_or_eio(what, off, n, want_eio=False):
     """A snapshot read: the old data or EIO, never anything else."""

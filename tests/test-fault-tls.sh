@@ -64,6 +64,7 @@ import nbd, subprocess, sys
 snap, live, out = sys.argv[1:4]
 h = nbd.NBD(); h.set_uri_allow_local_file(True)
 h.connect_uri(snap)                          # the snapshot, held open
+h.pread(1, 0)                                # (its first read takes it)
 w = nbd.NBD(); w.set_uri_allow_local_file(True); w.connect_uri(live)
 w.pwrite(b\"L\" * 1000000, 12345)            # live write over TLS
 subprocess.run([\"nbdcopy\", snap, out], check=True)

@@ -119,7 +119,7 @@ serve "$tmpdir/log1" snapshot-allow-user=root -- '
   as 65534 65534 "" nbdcopy "$live" - | cmp - "$tmpdir/disk.orig" ||
     { echo "FAIL: uid 65534 could not read the live export" >&2; exit 1; }
   echo "ok: uid 65534 reads the live export"
-  nbdinfo "$snap" | grep "description: fleece snapshot generation 1," ||
+  $SNAPDESC "$snap" | grep "^fleece snapshot generation 1," ||
     { echo "FAIL: the first allowed open is not generation 1" >&2; exit 1; }
   reads 0 0'
 refusals "$tmpdir/log1" 1 show

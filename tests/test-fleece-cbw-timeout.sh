@@ -28,6 +28,7 @@ orig = bytes(i % 253 for i in range(size))
 live.pwrite(orig, 0)                     # writes are not delayed
 snap = nbd.NBD()
 snap.connect_uri("nbd+unix:///snapshot?socket=" + sock)
+snap.pread(1, 0)  # its first read takes the snapshot
 
 new = b"S" * 100
 if policy == "break-snapshot":

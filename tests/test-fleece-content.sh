@@ -25,7 +25,7 @@ size=$((4 * 1024 * 1024 + 5000))
 cat > "$tmpdir/content.py" <<'EOF'
 import hashlib, subprocess, sys
 import nbd
-from nbdcheck import fail
+from nbdcheck import fail, open_snapshot
 
 sock, size, bs, prefill, outdir = sys.argv[1], int(sys.argv[2]), \
     int(sys.argv[3]), sys.argv[4] == "prefill", sys.argv[5]
@@ -74,10 +74,8 @@ if before.count(0) == len(before):
 with open(outdir + "/before.img", "wb") as f:
     f.write(before)
 
-snap = nbd.NBD()
-snap.set_full_info(True)
-snap.connect_uri(snap_uri)
-print("snapshot:", snap.get_export_description())
+snap, d = open_snapshot(snap_uri)        # takes the snapshot
+print("snapshot:", d)
 if snap.get_size() != size:
     fail("snapshot size %d, expected %d" % (snap.get_size(), size))
 

@@ -48,6 +48,7 @@ nbdinfo_map(live_uri, "before.map")
 
 snap = nbd.NBD()                      # holds the snapshot open
 snap.connect_uri(snap_uri)
+snap.pread(1, 0)                      # its first read takes it
 nbdinfo_map(snap_uri, "snap-start.map")
 
 live.pwrite(b"w" * 64 * K, 128 * K)   # data into a hole

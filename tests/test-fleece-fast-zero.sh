@@ -31,6 +31,7 @@ orig = live.pread(size, 0)
 
 snap = nbd.NBD()
 snap.connect_uri("nbd+unix:///snapshot?socket=" + sock)
+snap.pread(1, 0)  # its first read takes the snapshot
 try:
     live.zero(B, 2 * B, FAST)
     fail("fast zero over a clean data block succeeded during a snapshot")

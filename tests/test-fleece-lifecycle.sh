@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-lifecycle.sh: the life of a snapshot, seen by clients.
-# - The first snapshot connection creates generation 1; a second
+# - A snapshot connection takes generation 1 at its first read (not
+#   when it connects: writes made in between are not in it); a second
 #   concurrent connection joins it (same description, multi-conn, both
 #   read the same data); when all have closed the snapshot ends and the
 #   next connection creates generation 2, which shows the writes made
@@ -24,6 +25,7 @@ cat > "$tmpdir/lifecycle.py" <<'EOF'
 import datetime, errno, re, sys
 import nbd
 from nbdcheck import expect_err, fail, next_generation, ok
+from nbdcheck import open_snapshot, NO_SNAPSHOT_YET
 
 sock, mode = sys.argv[1], sys.argv[2]
 live_uri = "nbd+unix:///?socket=" + sock
@@ -37,10 +39,7 @@ def fill(tag, n):
     return (tag * (n // len(tag) + 1))[:n]
 
 def open_snap():
-    h = nbd.NBD()
-    h.set_full_info(True)
-    h.connect_uri(snap_uri)
-    d = h.get_export_description()
+    h, d = open_snapshot(snap_uri)
     m = DESC.match(d)
     if not m:
         fail("snapshot description has the wrong format: %r" % d)
@@ -76,11 +75,23 @@ if mode == "linger":
     s2.shutdown()
     sys.exit(0)
 
+# Connecting takes no snapshot: the first read does.  Block 0 is
+# overwritten between the connect and the first read, and the snapshot
+# has the data of the first read's time.
+live.pwrite(b"before the first read " * 100, 0)
+s1, d = open_snapshot(snap_uri, take=False)
+if not d.startswith(NO_SNAPSHOT_YET):
+    fail("a connection alone took a snapshot: %r" % d)
+ok("connected with no snapshot yet: %s" % d)
+live.pwrite(A[:B], 0)
+if s1.pread(B, 0) != A[:B]:
+    fail("the snapshot is not of the first read's time")
+
 # Generation 1, joined by a second connection.
-s1, g1, d1 = open_snap()
 s2, g2, d2 = open_snap()
-if g1 != 1 or d2 != d1:
-    fail("expected generation 1 twice, got %r and %r" % (d1, d2))
+g1, d1 = g2, d2
+if g1 != 1:
+    fail("expected generation 1, got %r" % d1)
 ok("description: %s" % d1)
 if not (s1.can_multi_conn() and s2.can_multi_conn()):
     fail("snapshot export does not advertise multi-conn")

@@ -87,13 +87,22 @@ bad cbw-timeout=forever
 
 good quiesce=auto
 good quiesce=off
-good quiesce=require
 bad quiesce=maybe
 good quiesce-timeout=10s
 bad quiesce-timeout=later
 printf '#!/bin/sh\nexit 0\n' > "$tmpdir/quiesce"
 chmod +x "$tmpdir/quiesce"
 good quiesce-command="$tmpdir/quiesce"
+# quiesce=require needs something that can freeze (the null plugin has
+# no quiesce provider): test-fleece-quiesce-require.sh.
+good quiesce=require quiesce-command="$tmpdir/quiesce"
+
+good pin-max-age=0
+good pin-max-age=90s
+good pin-max-age=24h
+bad pin-max-age=25h
+bad pin-max-age=1d
+bad pin-max-age=-1s
 
 # Several at once.
 good snapshot-export=backup snapshot-linger=1s fleece-block-size=4096 \
@@ -114,7 +123,7 @@ fi
 help=$(nbdkit --filter="$FLEECE" null --help 2>&1)
 for key in snapshot-export snapshot-linger fleece-block-size fleece-dir \
            fleece-max-size on-cbw-error cbw-timeout quiesce \
-           quiesce-command quiesce-timeout; do
+           quiesce-command quiesce-timeout pin-max-age; do
   if ! grep -q -- "$key=" <<<"$help"; then
     echo "$0: FAIL: --help does not list $key=:" >&2
     echo "$help" >&2

@@ -35,9 +35,8 @@ desc ()
   rm -f "$tmpdir/child.pid"
   nbdkit -U - --filter="$FLEECE" memory 1M quiesce-command="$cmd" \
          quiesce="$2" quiesce-timeout="${3:-300ms}" \
-         --run 'nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$unixsocket"' \
-         2>"$tmpdir/stderr" |
-    sed -n 's/^\t*"description": "\(.*\)",*$/\1/p'
+         --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
+         2>"$tmpdir/stderr"
 }
 
 check ()
@@ -93,15 +92,34 @@ check "$(desc ok off)" 'crash-consistent: quiesce=off$' ""
 echo fail > "$tmpdir/mode"; : > "$log"
 if nbdkit -U - --filter="$FLEECE" memory 1M quiesce-command="$cmd" \
        quiesce=require \
-       --run 'nbdinfo "nbd+unix:///snapshot?socket=$unixsocket"' \
+       --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
        >/dev/null 2>"$tmpdir/stderr"; then
   echo "$0: FAIL: quiesce=require took a snapshot without a freeze" >&2
   exit 1
 fi
 grep -q "snapshot not taken: quiesce=require" "$tmpdir/stderr"
-# (nbdinfo may try twice: NBD_OPT_INFO then NBD_OPT_GO.)
-grep -Eqx '(freeze fail;thaw fail;)+' <<<"$(tr '\n' ';' < "$log")"
+grep -Eqx 'freeze fail;thaw fail;' <<<"$(tr '\n' ';' < "$log")"
 echo "ok: quiesce=require refused: $(grep -m1 'snapshot not taken' "$tmpdir/stderr")"
+# One attempt per connection: its later reads fail at once (no freeze
+# each); a new connection tries again.
+: > "$log"
+nbdkit -U - --filter="$FLEECE" memory 1M quiesce-command="$cmd" \
+  quiesce=require --run '/usr/bin/python3 -c "
+import errno, sys, nbd
+from nbdcheck import expect_err
+for c in range(2):
+    h = nbd.NBD()
+    h.connect_uri(sys.argv[1])
+    for i in range(3):
+        expect_err(\"connection %d, read %d\" % (c, i), errno.EIO,
+                   h.pread, 512, 0)
+" "nbd+unix:///snapshot?socket=$unixsocket"' 2>"$tmpdir/stderr" ||
+  { cat "$tmpdir/stderr" >&2; exit 1; }
+grep -Eqx '(freeze fail;thaw fail;){2}' <<<"$(tr '\n' ';' < "$log")" ||
+  { echo "$0: FAIL: calls $(tr '\n' ';' < "$log"), expected 2 attempts" >&2; exit 1; }
+grep -q "this connection's snapshot could not be taken (see the earlier error): reconnect to try again" \
+  "$tmpdir/stderr"
+echo "ok: one freeze attempt per connection"
 
 # Parameter errors.
 expect_fail_msg 'quiesce-command=relative: give an absolute path' \

@@ -49,9 +49,8 @@ run ()
   nbdkit -U "$tmpdir/run.sock" -u "$user" -g "$group" \
     --filter="$FLEECE" memory 1M \
     quiesce-command="$cmd" quiesce-state-dir="$1" \
-    --run 'nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$unixsocket"' \
-    2> "$tmpdir/stderr" |
-    sed -n 's/^\t*"description": "\(.*\)",*$/\1/p'
+    --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
+    2> "$tmpdir/stderr"
 }
 
 # check DIR DESCRIPTION

@@ -25,6 +25,7 @@ for gen in range(3):                    # three snapshots, 3 x N races
     for i in range(N):                  # the snapshot's data
         live.pwrite(bytes([gen * N + i + 1]) * BS, i * BS)
     reader, trimmer = conn("snapshot"), conn("snapshot")
+    reader.pread(1, 0)                  # the first read takes it
     for i in range(N):                  # preserve every block
         live.pwrite(b"\xee" * BS, i * BS)
     for i in range(N):

@@ -24,6 +24,7 @@ live_uri = "nbd+unix:///?socket=" + sock
 snap_uri = "nbd+unix:///snapshot?socket=" + sock
 
 from nbdcheck import fail, expect_err, next_generation
+from nbdcheck import open_snapshot, NO_SNAPSHOT_YET
 
 def fill(tag, n):
     return (tag * (n // len(tag) + 1))[:n]
@@ -33,7 +34,12 @@ def open_snap():
     h.set_full_info(True)
     h.add_meta_context("base:allocation")
     h.connect_uri(snap_uri)
-    return h, h.get_export_description().split(",")[0]
+    d = h.get_export_description()
+    if d.startswith(NO_SNAPSHOT_YET):     # its first read takes one
+        h.pread(1, 0)
+        h2, d = open_snapshot(snap_uri)   # joins at once: its label
+        h2.shutdown()
+    return h, d.split(",")[0]
 
 live = nbd.NBD()
 live.connect_uri(live_uri)

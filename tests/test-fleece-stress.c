@@ -37,7 +37,8 @@
  * Trim is modelled as zeroing: true of the memory, file and vmdisk
  * plugins the wrapper uses.  Environment: FLEECE_STRESS_GENERATIONS
  * (default 20, more for a soak), FLEECE_STRESS_SEED,
- * FLEECE_STRESS_READERS (default 3, at most 16), and
+ * FLEECE_STRESS_READERS (default 3, at most 16), FLEECE_STRESS_EXPECT
+ * (none, refused or broken: see fleece-stress.h), and
  * FLEECE_STRESS_NO_SNAPSHOT=1 (only the live model: to check the test
  * itself against a plugin without the filter).
  *
@@ -49,6 +50,7 @@
 
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -84,6 +86,9 @@ bool window_open, paused, stopping;
 uint64_t ops_done, inflight_total;
 uint64_t generation;
 uint64_t stat_reads;
+enum expect_failures expect_failures;
+uint64_t stat_refused, stat_broken_reads;
+static uint64_t stat_broken_gens;
 
 static uint64_t stat_amb_in, stat_amb_out;
 static double stat_open_max_ms, stat_open_total_ms;
@@ -98,7 +103,7 @@ prefill (struct nbd_handle *live)
   uint64_t off;
 
   memset (model, 0, size);
-  read_all (live, model, "initial image (must be all zero)");
+  read_all (live, model, "initial image (must be all zero)", false);
   for (off = 0; off < size; off += n) {
     uint32_t len = size - off < n ? size - off : n;
 
@@ -144,6 +149,7 @@ open_snapshot (struct amb **amb, size_t *namb)
 
     clock_gettime (CLOCK_MONOTONIC, &t0);
     h = connect_to (snap_uri);
+    snapshot_take (h);          /* its first read takes the snapshot */
     clock_gettime (CLOCK_MONOTONIC, &t1);
     ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     stat_open_total_ms += ms;
@@ -173,7 +179,7 @@ open_snapshot (struct amb **amb, size_t *namb)
     pthread_cond_broadcast (&cond);
     pthread_mutex_unlock (&lock);
 
-    g = snapshot_generation (h);
+    g = snapshot_generation_of (h, snap_uri);
     if (g == generation + 1)
       break;
     /* The server has not yet processed the close of the previous
@@ -208,7 +214,14 @@ resolve (struct nbd_handle *snap, struct amb *amb, size_t namb)
 
     if (got == NULL || new == NULL)
       die ("malloc: %m");
-    check_nbd (nbd_pread (snap, got, a->len, a->off, 0), "snapshot pread");
+    if (nbd_pread (snap, got, a->len, a->off, 0) == -1) {
+      if (expect_failures == EXPECT_BROKEN && nbd_get_errno () == EIO) {
+        free (got);
+        free (new);
+        return;                 /* broken: nothing more to resolve */
+      }
+      check_nbd (-1, "snapshot pread");
+    }
     fill (new, a->op, a->seq, a->off, a->len);
     old_ok = memcmp (got, expect + a->off, a->len) == 0;
     new_ok = memcmp (got, new, a->len) == 0;
@@ -262,7 +275,9 @@ run_generation (struct nbd_handle *live, uint64_t seed)
       start_thread (&readers[i], reader, seed + i);
     for (i = 0; i < nreaders; i++)
       pthread_join (readers[i], NULL);
-    read_all (snap, expect, "full snapshot read");
+    if (!read_all (snap, expect, "full snapshot read",
+                   expect_failures == EXPECT_BROKEN))
+      stat_broken_gens++;
     disconnect (snap);
   }
 
@@ -271,7 +286,7 @@ run_generation (struct nbd_handle *live, uint64_t seed)
   while (inflight_total > 0)
     pthread_cond_wait (&cond, &lock);
   pthread_mutex_unlock (&lock);
-  read_all (live, model, "live image vs model");
+  read_all (live, model, "live image vs model", false);
   pthread_mutex_lock (&lock);
   paused = false;
   pthread_cond_broadcast (&cond);
@@ -298,6 +313,15 @@ main (int argc, char *argv[])
   e = getenv ("FLEECE_STRESS_SEED");
   seed = e ? strtoull (e, NULL, 0) : 1;
   no_snapshot = getenv ("FLEECE_STRESS_NO_SNAPSHOT") != NULL;
+  e = getenv ("FLEECE_STRESS_EXPECT");
+  if (e == NULL || strcmp (e, "none") == 0)
+    expect_failures = EXPECT_NONE;
+  else if (strcmp (e, "refused") == 0)
+    expect_failures = EXPECT_REFUSED;
+  else if (strcmp (e, "broken") == 0)
+    expect_failures = EXPECT_BROKEN;
+  else
+    die ("FLEECE_STRESS_EXPECT=%s: use none, refused or broken", e);
   e = getenv ("FLEECE_STRESS_READERS");
   if (e && (nreaders = atoi (e)) > MAXREADERS)
     nreaders = MAXREADERS;
@@ -323,7 +347,7 @@ main (int argc, char *argv[])
   pthread_mutex_unlock (&lock);
   for (i = 0; i < NWRITERS; i++)
     pthread_join (writers[i], NULL);
-  read_all (live, model, "final live image vs model");
+  read_all (live, model, "final live image vs model", false);
   disconnect (live);
 
   clock_gettime (CLOCK_MONOTONIC, &t1);
@@ -337,6 +361,18 @@ main (int argc, char *argv[])
           generations ? stat_open_total_ms / generations : 0.0,
           stat_open_max_ms,
           (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+  /* A run that expected failures and saw none proved nothing. */
+  if (expect_failures == EXPECT_REFUSED && stat_refused == 0)
+    die ("FLEECE_STRESS_EXPECT=refused, but no live request was refused");
+  if (expect_failures == EXPECT_BROKEN && stat_broken_gens == 0)
+    die ("FLEECE_STRESS_EXPECT=broken, but no generation broke");
+  if (expect_failures == EXPECT_REFUSED)
+    printf ("test-fleece-stress: %" PRIu64 " live requests refused with "
+            "ENOSPC, none reached the plugin\n", stat_refused);
+  if (expect_failures == EXPECT_BROKEN)
+    printf ("test-fleece-stress: %" PRIu64 " generations broke, %" PRIu64
+            " snapshot reads failed with EIO, every other read exact\n",
+            stat_broken_gens, stat_broken_reads);
   free (model);
   free (expect);
   return 0;

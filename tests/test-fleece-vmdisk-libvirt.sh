@@ -19,9 +19,8 @@ desc ()
 {
   nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$disk" uri=test:///default \
          "$@" \
-         --run 'nbdinfo --no-content --json "nbd+unix:///snapshot?socket=$unixsocket"' \
-         2>"$tmpdir/stderr" |
-    sed -n 's/^\t*"description": "\(.*\)",*$/\1/p'
+         --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
+         2>"$tmpdir/stderr"
 }
 
 check ()
@@ -41,12 +40,17 @@ check "$(desc domain=test mountpoint=/)" \
   'application-consistent: 1 filesystem frozen for [0-9.]+ ms$'
 check "$(desc domain=test quiesce=off)" 'crash-consistent: quiesce=off$'
 check "$(desc domain=nosuch)" "crash-consistent: freeze failed: .*nosuch"
+# ... and says so at warning level, not only in the debug log.
+grep -Eq "error: fleece: warning: snapshot generation 1 is crash-consistent: freeze failed: .*nosuch" \
+  "$tmpdir/stderr" ||
+  { cat "$tmpdir/stderr" >&2; echo "$0: FAIL: no warning line" >&2; exit 1; }
+echo "ok: $(grep -o 'fleece: warning: .*' "$tmpdir/stderr")"
 
 # quiesce=require with a domain that does not exist: no snapshot, and
 # the reason names the domain.
 if nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$disk" uri=test:///default \
        domain=nosuch quiesce=require \
-       --run 'nbdinfo --no-content "nbd+unix:///snapshot?socket=$unixsocket"' \
+       --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
        >/dev/null 2>"$tmpdir/stderr"; then
   echo "$0: FAIL: quiesce=require took a snapshot of a missing domain" >&2
   exit 1

@@ -37,7 +37,7 @@ truncate -s 1M "$tmpdir/disk.img"
 nbdkit -U - -v --filter="$FLEECE" "$VMDISK" file="$tmpdir/disk.img" \
   domain=vm1 "uri=qemu+unix:///system?socket=$tmpdir/silent.sock" \
   state-dir="$tmpdir/state" freeze-timeout=500ms \
-  --run 'nbdinfo --no-content "nbd+unix:///snapshot?socket=$unixsocket"' \
+  --run '$SNAPDESC "nbd+unix:///snapshot?socket=$unixsocket"' \
   > "$tmpdir/nbdkit.out" 2> "$tmpdir/nbdkit.err" ||
   { cat "$tmpdir/nbdkit.err" >&2; echo "$0: FAIL: nbdkit failed" >&2; exit 1; }
 grep -E 'crash-consistent: freeze failed: .*no answer to look up' "$tmpdir/nbdkit.out"

@@ -44,7 +44,7 @@ expect_fail_msg 'cannot be used together' \
   "$DRIVER" domain=test agent-socket=/x --
 expect_fail_msg 'frozen-max= must be at least freeze-timeout=' \
   "$DRIVER" domain=test freeze-timeout=10s frozen-max=5s --
-expect_fail_msg 'freeze-timeout: cannot parse' \
+expect_fail_msg 'freeze-timeout=soon: expected a duration above 0' \
   "$DRIVER" domain=test freeze-timeout=soon --
 expect_fail_msg 'mountpoint: .* not an absolute guest path' \
   "$DRIVER" domain=test mountpoint=var --

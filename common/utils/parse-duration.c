@@ -11,7 +11,6 @@ static const struct {
   const char *suffix;
   uint64_t ns;
 } units[] = {
-  { "",   UINT64_C (1000000000) },
   { "s",  UINT64_C (1000000000) },
   { "ms", UINT64_C (1000000) },
   { "us", UINT64_C (1000) },
@@ -32,6 +31,10 @@ parse_duration (const char *str, uint64_t *ns)
     v = v * 10 + (uint64_t) (*p - '0');
     if (v > DURATION_MAX_NS)     /* also keeps the multiply below safe */
       return -1;
+  }
+  if (*p == '\0' && v == 0) {   /* 0 is 0 in every unit */
+    *ns = 0;
+    return 0;
   }
   for (i = 0; i < sizeof units / sizeof units[0]; i++) {
     if (strcmp (p, units[i].suffix) == 0) {

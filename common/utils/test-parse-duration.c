@@ -33,13 +33,15 @@ main (void)
 {
   assert (ok ("0") == 0);
   assert (ok ("0ms") == 0);
-  assert (ok ("7") == UINT64_C (7000000000));
+  assert (ok ("0h") == 0);
   assert (ok ("7s") == UINT64_C (7000000000));
   assert (ok ("250ms") == UINT64_C (250000000));
   assert (ok ("15us") == UINT64_C (15000));
   assert (ok ("2m") == UINT64_C (120000000000));
   assert (ok ("24h") == DURATION_MAX_NS);
   bad ("");
+  bad ("7");                    /* a unit is required, except for 0 */
+  bad ("10");
   bad ("s");
   bad ("-1s");
   bad ("+1s");

@@ -15,9 +15,11 @@
  * snapshot cannot be switched or ended under it.
  *
  * Failures in 2 (plugin read error, store full or I/O error, a copy
- * slower than cbw-timeout) go through one path, fail(): the owned
- * blocks are given back, and either the snapshot is broken (logged
- * once, with the cause) or the request fails.  Not handled: a copy
+ * slower than cbw-timeout), and a map broken meanwhile by someone
+ * else, stop the copy; then give_up gives back, once, the blocks the
+ * request still owns (struct copy says which), and either the
+ * snapshot is broken (logged once, with the cause) or the request
+ * fails (on-cbw-error=fail-write).  Not handled: a copy
  * cannot be interrupted, so cbw-timeout is checked when the copy
  * returns; the guest write waited for it either way.
  *
@@ -62,22 +64,68 @@ cbw_windows_new (uint64_t size)
   return calloc ((size >> WINDOW_SHIFT) + 1, 1);
 }
 
-/* Give back [first, last] (still ours) and apply the failure policy. */
-static int
-fail (struct snap *s, uint64_t first, uint64_t last, int e,
-      const char *cause, int *err)
+/* Record a phase that began at t0 (stats.h); returns now. */
+static uint64_t
+phase_done (enum cbw_phase p, uint64_t t0)
 {
-  if (!fleece_cfg.fail_write) {
-    if (blocks_unclaim (s->blocks, first, last, cause))
-      nbdkit_error ("fleece: snapshot generation %" PRIu64 " is broken "
-                    "and will fail every read: %s", s->generation, cause);
+  uint64_t now = monotime_ns ();
+
+  latency_add (&fleece_stats.phase[p], now - t0);
+  return now;
+}
+
+/* One live request's copy-before-write.  Its claim made every block
+ * of [first, last] that was clean COPYING, owned by this request; no
+ * other block there is COPYING (the claim waited for other writers),
+ * and none can become COPYING later (only CLEAN blocks are claimed).
+ * Blocks are settled in order: those before `unsettled` are settled,
+ * so every COPYING block of [unsettled, last] is ours, and giving that
+ * range back once is exact (issue 12: a second give-back over the
+ * whole range reset another writer's claim).
+ */
+struct copy {
+  nbdkit_next *next;            /* the live request's plugin context */
+  nbdkit_next *fresh;           /* see source(); closed at the end */
+  nbdkit_next *src;             /* the current run's: next or fresh */
+  struct snap *s;
+  uint64_t unsettled, last;
+  int err;                      /* the failure's errno, or 0 */
+  char why[512];                /* its cause; "" if the map broke */
+};
+
+/* A copy of [from, ...] failed: record why.  Always -1. */
+static int
+fail (struct copy *c, uint64_t from, int e, const char *why)
+{
+  c->unsettled = from;
+  c->err = e ? e : EIO;
+  snprintf (c->why, sizeof c->why, "%s", why);
+  return -1;
+}
+
+/* Give back what is still ours, once, and apply the failure policy:
+ * 0 if the guest request may go on, -1 with *err if it must fail.
+ */
+static int
+give_up (struct copy *c, int *err)
+{
+  const uint64_t gen = c->s->generation;
+
+  if (c->why[0] == '\0') {      /* someone else broke the map */
+    blocks_unclaim (c->s->blocks, c->unsettled, c->last, NULL);
     return 0;
   }
-  blocks_unclaim (s->blocks, first, last, NULL);
+  if (!fleece_cfg.fail_write) {
+    if (blocks_unclaim (c->s->blocks, c->unsettled, c->last, c->why))
+      nbdkit_error ("fleece: snapshot generation %" PRIu64 " is broken "
+                    "and will fail every read: %s", gen, c->why);
+    return 0;
+  }
+  blocks_unclaim (c->s->blocks, c->unsettled, c->last, NULL);
   nbdkit_error ("fleece: live write refused to keep snapshot generation "
                 "%" PRIu64 " exact (on-cbw-error=fail-write): %s",
-                s->generation, cause);
-  *err = e;
+                gen, c->why);
+  *err = c->err;
   return -1;
 }
 
@@ -167,31 +215,34 @@ run_extents (nbdkit_next *next, struct snap *s, uint64_t off, uint64_t end)
 }
 
 /* Read the owned data blocks [first, last] from the plugin and store
- * them.  0 or -1 after fail().
+ * them.  0, or -1 after fail().
  */
 static int
-copy_data (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
-           int *err)
+copy_data (struct copy *c, uint64_t first, uint64_t last)
 {
   const unsigned shift = fleece_cfg.block_shift;
+  struct snap *s = c->s;
   uint64_t off = first << shift;
   uint64_t len = MIN ((last + 1) << shift, s->size) - off;
-  uint64_t account = (last - first + 1) << shift, t0 = monotime_ns ();
+  uint64_t account = (last - first + 1) << shift, t0 = monotime_ns (), t;
   CLEANUP_FREE char *buf = malloc (len);
   char why[512];
+  int e = 0;
 
   if (buf == NULL)
-    return fail (s, first, last, ENOMEM, "out of memory for a copy", err);
-  if (next->pread (next, buf, len, off, 0, err) == -1) {
+    return fail (c, first, ENOMEM, "out of memory for a copy");
+  if (c->src->pread (c->src, buf, len, off, 0, &e) == -1) {
     snprintf (why, sizeof why, "reading old data from the plugin at "
-              "offset %" PRIu64 " failed: %s", off, strerror (*err));
-    return fail (s, first, last, *err ? *err : EIO, why, err);
+              "offset %" PRIu64 " failed: %s", off, strerror (e));
+    return fail (c, first, e, why);
   }
   if (fleece_debug_cbw_delay_ms > 0)
     nbdkit_nanosleep (fleece_debug_cbw_delay_ms / 1000,
                       (fleece_debug_cbw_delay_ms % 1000) * 1000000);
+  t = phase_done (PHASE_READ, t0);
   if (store_write (buf, len, off, account, why, sizeof why) == -1)
-    return fail (s, first, last, errno, why, err);
+    return fail (c, first, errno, why);
+  phase_done (PHASE_STORE, t);
   if (fleece_cfg.cbw_timeout_ns &&
       monotime_ns () - t0 > fleece_cfg.cbw_timeout_ns) {
     snprintf (why, sizeof why, "copying %" PRIu64 " bytes at offset %"
@@ -199,41 +250,85 @@ copy_data (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
               "plugin is too slow: raise cbw-timeout)", len, off,
               (monotime_ns () - t0) / 1e6, fleece_cfg.cbw_timeout_ns / 1e6);
     store_discard (off, len, account);
-    return fail (s, first, last, EIO, why, err);
+    return fail (c, first, EIO, why);
   }
   blocks_settle (s->blocks, first, last, BLOCK_PRESERVED);
+  c->unsettled = last + 1;
   latency_add (&fleece_stats.copy, monotime_ns () - t0);
   STATS_ADD (bytes_copied, len);
   return 0;
 }
 
+/* Settle the owned block b ZERO (its old data is zero: nothing to
+ * store).
+ */
+static void
+settle_zero (struct copy *c, uint64_t b)
+{
+  blocks_settle (c->s->blocks, b, b, BLOCK_ZERO);
+  c->unsettled = b + 1;
+}
+
+/* Is the map broken (by another request, or by a snapshot read)?
+ * Then stop copying: -1 with no cause.
+ */
+static bool
+stopped (struct copy *c)
+{
+  if (!blocks_broken (c->s->blocks, NULL, 0))
+    return false;
+  c->why[0] = '\0';
+  return true;
+}
+
+/* The plugin context to copy the snapshot's bytes up to end through.
+ * Normally the live request's own.  But nbdkit keeps a connection's
+ * size from its first get_size, so a connection made before the disk
+ * grew cannot read past its old end (nbdkit asserts), while its write
+ * into its last block must preserve the whole block as the snapshot
+ * has it: then a fresh context, which sees the disk as it is now.
+ * NULL (why filled) when the disk is now smaller than end: it shrank
+ * after the snapshot was taken, and the old data past its end is
+ * gone.
+ */
+static nbdkit_next *
+source (struct copy *c, uint64_t end, char *why, size_t why_len)
+{
+  if (c->next->get_size (c->next) >= (int64_t) end)
+    return c->next;
+  if (c->fresh == NULL &&
+      (c->fresh = snapshot_plugin_open (why, why_len)) == NULL)
+    return NULL;
+  if (c->fresh->get_size (c->fresh) >= (int64_t) end)
+    return c->fresh;
+  snprintf (why, why_len, "the disk is smaller than when snapshot "
+            "generation %" PRIu64 " was taken: its old data up to offset "
+            "%" PRIu64 " cannot be preserved", c->s->generation, end);
+  return NULL;
+}
+
 /* Copy the owned blocks [first, last] (one run): blocks the plugin
  * reports zero are settled ZERO, maximal runs of the others are
- * copied in one request each.  0 or -1 after fail().
+ * copied in one request each.  0, or -1 (see give_up).
  */
 static int
-copy_run (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
-          int *err)
+copy_run (struct copy *c, uint64_t first, uint64_t last)
 {
   const unsigned shift = fleece_cfg.block_shift;
+  struct snap *s = c->s;
   uint64_t off = first << shift, end = MIN ((last + 1) << shift, s->size);
   struct nbdkit_extents *ex;
-  uint64_t b = first, data_first = 0;
+  uint64_t b, data_first = 0, t0;
   bool in_data = false;
   size_t ei = 0;
   int r = 0;
   char why[256];
 
-  /* This connection's view of the plugin may be smaller than the
-   * snapshot (nbdkit's file plugin reads the size per connection).
-   */
-  if (next->get_size (next) < (int64_t) end) {
-    snprintf (why, sizeof why, "the disk is smaller than when snapshot "
-              "generation %" PRIu64 " was taken: its old data at offset "
-              "%" PRIu64 " cannot be preserved", s->generation, off);
-    return fail (s, first, last, EIO, why, err);
-  }
-  ex = run_extents (next, s, off, end);
+  if ((c->src = source (c, end, why, sizeof why)) == NULL)
+    return fail (c, first, EIO, why);
+  t0 = monotime_ns ();
+  ex = run_extents (c->src, s, off, end);
+  phase_done (PHASE_EXTENTS, t0);
 
   for (b = first; b <= last && r == 0; b++) {
     uint64_t boff = b << shift, blen = MIN (boff + (1 << shift), s->size) - boff;
@@ -243,43 +338,40 @@ copy_run (nbdkit_next *next, struct snap *s, uint64_t first, uint64_t last,
       in_data = true;
       continue;
     }
-    if (in_data &&
-        (r = copy_data (next, s, data_first, b - 1, err)) == 0 &&
-        blocks_broken (s->blocks, NULL, 0))
-      break;                    /* no point copying into a broken one */
+    if (in_data && (r = copy_data (c, data_first, b - 1)) == 0 &&
+        stopped (c))
+      r = -1;                   /* no point copying into a broken map */
     in_data = false;
-    blocks_settle (s->blocks, b, b, BLOCK_ZERO);
+    if (r == 0)
+      settle_zero (c, b);
   }
-  if (in_data && r == 0 && b > last)
-    r = copy_data (next, s, data_first, last, err);
+  if (in_data && r == 0)
+    r = copy_data (c, data_first, last);
   if (ex)
     nbdkit_extents_free (ex);
   return r;
 }
 
-/* Copy every block we own in [first, last], run by run. */
+/* Copy every block we own in [c->unsettled, c->last], run by run.  0,
+ * or -1 (see give_up).
+ */
 static int
-copy_owned (nbdkit_next *next, struct snap *s, uint64_t first,
-            uint64_t last, int *err)
+copy_owned (struct copy *c)
 {
   const uint64_t max_blocks = MAX (COPY_MAX >> fleece_cfg.block_shift, 1);
-  uint64_t i = first, run_last;
+  uint64_t i = c->unsettled, run_last;
 
-  while (i <= last) {
-    if (blocks_run (s->blocks, i, last, &run_last) != BLOCK_CLEAN) {
-      i = run_last + 1;
+  while (i <= c->last) {
+    if (blocks_run (c->s->blocks, i, c->last, &run_last) != BLOCK_CLEAN) {
+      i = c->unsettled = run_last + 1;
       continue;
     }
     /* A CLEAN-class run in our range is ours: claim left none CLEAN
      * and nobody else's COPYING.
      */
     run_last = MIN (run_last, i + max_blocks - 1);
-    if (copy_run (next, s, i, run_last, err) == -1 ||
-        blocks_broken (s->blocks, NULL, 0)) {
-      /* Give back what we still own past the failure. */
-      blocks_unclaim (s->blocks, i, last, NULL);
-      return blocks_broken (s->blocks, NULL, 0) ? 0 : -1;
-    }
+    if (copy_run (c, i, run_last) == -1 || stopped (c))
+      return -1;
     i = run_last + 1;
   }
   return 0;
@@ -290,27 +382,34 @@ cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
               uint32_t count, bool fast_zero, int *err)
 {
   const unsigned shift = fleece_cfg.block_shift;
-  uint64_t first, last, t0 = monotime_ns ();
+  struct copy c = { .next = next, .s = s };
+  uint64_t first, t0 = monotime_ns (), t;
   int64_t claimed;
   int r = 0;
 
   STATS_ADD (live_writes, 1);
   if (count == 0 || offset >= s->size)
     return 0;
-  first = offset >> shift;
-  last = (MIN (offset + count, s->size) - 1) >> shift;
-  claimed = blocks_claim (s->blocks, first, last);
+  c.unsettled = first = offset >> shift;
+  c.last = (MIN (offset + count, s->size) - 1) >> shift;
+  claimed = blocks_claim (s->blocks, first, c.last);
+  phase_done (PHASE_CLAIM, t0);
   if (claimed == -1)            /* broken: nothing to preserve any more */
     return 0;
   if (claimed > 0 && fast_zero) {
-    blocks_unclaim (s->blocks, first, last, NULL);
+    blocks_unclaim (s->blocks, first, c.last, NULL);
     *err = ENOTSUP;
     return -1;
   }
-  if (claimed > 0)
-    r = copy_owned (next, s, first, last, err);
-  if (r == 0)
-    blocks_wait_readers (s->blocks, first, last);
+  if (claimed > 0 && copy_owned (&c) == -1)
+    r = give_up (&c, err);
+  if (c.fresh)
+    snapshot_plugin_close (c.fresh);
+  if (r == 0) {
+    t = monotime_ns ();
+    blocks_wait_readers (s->blocks, first, c.last);
+    phase_done (PHASE_READERS, t);
+  }
   latency_add (&fleece_stats.live_added, monotime_ns () - t0);
   return r;
 }

@@ -3,13 +3,15 @@
  *
  * Each command is one call into snapshot.c; its outcome becomes one
  * reply.  Errors: snapshot-begin failing is "snapshot-failed" with
- * the lifecycle's reason, snapshot-end with nothing active is
- * "not-active".  Every command that changes state is logged with
- * nbdkit_debug.  No state of its own, no locks.
+ * the lifecycle's reason, or "not-consistent" when quiesce=require
+ * refuses to adopt an active crash-consistent snapshot; snapshot-end
+ * with nothing active is "not-active".  Every command that changes
+ * state is logged with nbdkit_debug.  No state of its own, no locks.
  */
 #include <config.h>
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,28 +21,50 @@
 #include "control-cmd.h"
 #include "control-proto.h"
 #include "fleece.h"
+#include "progress.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "store.h"
 
+/* The members of a snapshot-begin reply beyond generation and
+ * description.  0 or -1.
+ */
+static int
+begun_fill (json_object *r, const struct snapshot_begun *b)
+{
+  bool app = b->frozen > 0;
+
+  if (json_object_object_add (r, "created",
+                              json_object_new_boolean (b->created)) == -1 ||
+      json_object_object_add (r, "consistency",
+                              json_object_new_string
+                              (app ? "application-consistent"
+                               : "crash-consistent")) == -1)
+    return -1;
+  return json_object_object_add (r, "consistency-reason", app ? NULL
+                                 : json_object_new_string (b->reason));
+}
+
 static char *
 run_begin (const struct control_request *req)
 {
-  struct snapshot_status st;
+  struct snapshot_begun b;
   json_object *r;
-  uint64_t gen = 0;
   char why[512];
+  int e;
 
-  if (snapshot_begin (req->quiesce, &gen, why, sizeof why) == -1) {
+  e = snapshot_begin (req->quiesce, req->fresh, &b, why, sizeof why);
+  if (e != 0) {
     nbdkit_debug ("fleece: control: snapshot-begin failed: %s", why);
-    return control_error_line (req->id, "snapshot-failed", why);
+    return control_error_line (req->id, e == SNAPSHOT_NOT_CONSISTENT ?
+                               "not-consistent" : "snapshot-failed", why);
   }
   nbdkit_debug ("fleece: control: snapshot-begin: generation %" PRIu64
-                " pinned", gen);
-  snapshot_status (&st);
+                " %s and pinned", b.generation,
+                b.created ? "created" : "adopted");
   r = control_reply_ok (req->id);
-  if (r && control_generation_fill (r, gen, st.info.generation == gen
-                                    ? st.info.description : NULL) == -1) {
+  if (r && (control_generation_fill (r, b.generation, b.description) == -1 ||
+            begun_fill (r, &b) == -1)) {
     json_object_put (r);
     r = NULL;
   }
@@ -80,9 +104,12 @@ gather (struct control_figures *f)
   f->live_mean_ns = latency_mean (&s->live_added);
   f->live_p99_ns = latency_p99 (&s->live_added);
   f->bytes_read = __atomic_load_n (&s->bytes_read, __ATOMIC_RELAXED);
+  f->data_known = progress_data_bytes (f->snap.info.generation,
+                                       &f->data_bytes);
   f->store_bytes = store_bytes ();
   f->store_limit = store_max_size ();
   f->block_size = fleece_cfg.block_size;
+  f->pin_max_age_ns = fleece_cfg.pin_max_age_ns;
 }
 
 static char *

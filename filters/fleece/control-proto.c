@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control protocol, without I/O (see control-proto.h).
  *
- * A request is one line holding one JSON object, parsed strictly
- * (JSON_TOKENER_STRICT, valid UTF-8, nothing but white space after
- * the object).  Members: "command" (required string), "id" (any
- * value, echoed), "quiesce" (snapshot-begin only).  Any other member
- * is a bad-request, so a typo never silently changes a command.
- * Blank lines are ignored (no reply).
+ * A request is one line holding one JSON object, parsed strictly:
+ * json-c (JSON_TOKENER_STRICT, valid UTF-8) makes the values, and
+ * control-json.c checks the text against RFC 8259 itself, refuses a
+ * member name given twice at any depth, and finds the exact text of
+ * "id".  Members: "command" (required string), "id" (any value,
+ * echoed exactly as written), "quiesce" and "fresh" (snapshot-begin
+ * only).  Any other member is a bad-request, so a typo never silently
+ * changes a command.  Blank lines are ignored (no reply).
  *
  * Not handled here: line framing and the line length limit (the
  * caller splits lines and answers line-too-long itself), permissions,
@@ -23,6 +25,7 @@
 
 #include <json-c/json.h>
 
+#include "control-json.h"
 #include "control-proto.h"
 
 static void __attribute__ ((format (printf, 3, 4)))
@@ -96,6 +99,20 @@ parse_json (const char *line, size_t len, struct control_request *req,
   return r;
 }
 
+/* How many bytes of s to quote in a message: at most 100, cut on a
+ * UTF-8 character boundary (the reply must stay valid UTF-8).
+ */
+static int
+quote_len (const char *s)
+{
+  size_t len = strnlen (s, 101);
+
+  if (len > 100)
+    for (len = 100; len > 0 && (s[len] & 0xc0) == 0x80; len--)
+      ;
+  return len;
+}
+
 static const struct {
   const char *name;
   enum control_command command;
@@ -105,14 +122,16 @@ static const struct {
   { "status", CONTROL_STATUS },
 };
 
-/* Any member other than command, id and quiesce?  Its name or NULL. */
+/* Any member other than command, id, quiesce and fresh?  Its name or
+ * NULL.
+ */
 static const char *
 unknown_member (json_object *obj)
 {
   json_object_object_foreach (obj, key, val) {
     (void) val;
     if (strcmp (key, "command") != 0 && strcmp (key, "id") != 0 &&
-        strcmp (key, "quiesce") != 0)
+        strcmp (key, "quiesce") != 0 && strcmp (key, "fresh") != 0)
       return key;
   }
   return NULL;
@@ -138,15 +157,16 @@ parse_members (json_object *obj, struct control_request *req)
   int m;
 
   if (bad != NULL)
-    invalid (req, "bad-request", "unknown member \"%.100s\": "
-             "expected command, id, quiesce", bad);
+    invalid (req, "bad-request", "unknown member \"%.*s\": "
+             "expected command, id, quiesce, fresh", quote_len (bad), bad);
   else if (!json_object_object_get_ex (obj, "command", &cmd) ||
            !json_object_is_type (cmd, json_type_string))
     invalid (req, "bad-request", "\"command\" must be a string");
   else if ((req->command = lookup_command (json_object_get_string (cmd)))
            == CONTROL_NONE)
-    invalid (req, "unknown-command", "unknown command \"%.100s\": "
+    invalid (req, "unknown-command", "unknown command \"%.*s\": "
              "expected snapshot-begin, snapshot-end or status",
+             quote_len (json_object_get_string (cmd)),
              json_object_get_string (cmd));
   else if (!json_object_object_get_ex (obj, "quiesce", &q))
     ;                           /* the default mode */
@@ -161,10 +181,52 @@ parse_members (json_object *obj, struct control_request *req)
     req->quiesce = m;
 }
 
+/* The reply echoes the id's own text (raw[0..raw_len)): json-c's
+ * value of it (id) is given a serializer that writes that text.  A
+ * CR or LF in it can only be white space (control-json.c refuses them
+ * in strings); each becomes a space, so the reply stays one line.
+ * Returns the new reference to id, or NULL for JSON null.
+ */
+static json_object *
+echo_id (json_object *id, const char *raw, size_t raw_len)
+{
+  char *text, *p;
+
+  if (id == NULL || raw == NULL || (text = strndup (raw, raw_len)) == NULL)
+    return json_object_get (id);        /* json-c's own rendering */
+  for (p = text; (p = strpbrk (p, "\r\n")) != NULL; p++)
+    *p = ' ';
+  json_object_set_serializer (id, json_object_userdata_to_json_string,
+                              text, json_object_free_userdata);
+  return json_object_get (id);
+}
+
+/* "fresh": a boolean, snapshot-begin only.  Called after
+ * parse_members succeeded.
+ */
+static void
+parse_fresh (json_object *obj, struct control_request *req)
+{
+  json_object *f = NULL;
+
+  if (!json_object_object_get_ex (obj, "fresh", &f))
+    ;                           /* adopt an active snapshot */
+  else if (req->command != CONTROL_BEGIN)
+    invalid (req, "bad-request", "\"fresh\" is only allowed with "
+             "snapshot-begin");
+  else if (!json_object_is_type (f, json_type_boolean))
+    invalid (req, "bad-request", "\"fresh\" must be true or false");
+  else
+    req->fresh = json_object_get_boolean (f);
+}
+
 void
 control_parse (const char *line, size_t len, struct control_request *req)
 {
   json_object *obj, *id;
+  const char *raw;
+  size_t raw_len;
+  char why[160];
 
   memset (req, 0, sizeof *req);
   req->command = CONTROL_NONE;
@@ -175,12 +237,27 @@ control_parse (const char *line, size_t len, struct control_request *req)
     return;
   if (parse_json (line, len, req, &obj) == -1)
     return;
-  if (!json_object_is_type (obj, json_type_object))
-    invalid (req, "bad-request", "a request must be a JSON object");
-  else {
-    if (json_object_object_get_ex (obj, "id", &id))
-      req->id = json_object_get (id);
-    parse_members (obj, req);
+  switch (control_json_scan (line, len, "id", &raw, &raw_len,
+                             why, sizeof why)) {
+  case CONTROL_JSON_SYNTAX:
+    invalid (req, "parse-error", "not valid JSON (RFC 8259) %s", why);
+    break;
+  case CONTROL_JSON_DUPLICATE:
+    invalid (req, "bad-request", "%s: give each member once", why);
+    break;
+  case CONTROL_JSON_NUL_NAME:
+    invalid (req, "bad-request", "%s", why);
+    break;
+  case CONTROL_JSON_OK:
+    if (!json_object_is_type (obj, json_type_object))
+      invalid (req, "bad-request", "a request must be a JSON object");
+    else {
+      if (json_object_object_get_ex (obj, "id", &id))
+        req->id = echo_id (id, raw, raw_len);
+      parse_members (obj, req);
+      if (req->command != CONTROL_INVALID)
+        parse_fresh (obj, req);
+    }
   }
   json_object_put (obj);
 }

@@ -9,6 +9,7 @@
 #ifndef FLEECE_CONTROL_PROTO_H
 #define FLEECE_CONTROL_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct control_request {
   enum control_command command;
   json_object *id;              /* owned (may be NULL: JSON null) */
   enum quiesce_mode quiesce;    /* snapshot-begin; QUIESCE_DEFAULT */
+  bool fresh;                   /* snapshot-begin: end the active one */
   const char *error_code;       /* CONTROL_INVALID: a static string */
   char error_message[256];
 };
@@ -65,9 +67,12 @@ struct control_figures {
   uint64_t copy_count, copy_mean_ns, copy_p99_ns, bytes_copied;
   uint64_t live_writes, live_mean_ns, live_p99_ns;
   uint64_t bytes_read;
+  bool data_known;              /* data_bytes measured (progress.h) */
+  uint64_t data_bytes;
   uint64_t store_bytes;
   uint64_t store_limit;         /* 0: no cap */
   uint32_t block_size;
+  uint64_t pin_max_age_ns;      /* 0: never */
 };
 
 /* Add the status members to reply.  0, or -1 on allocation failure. */

@@ -75,12 +75,17 @@ put_all (json_object *o, struct member *m, size_t n)
   return r;
 }
 
+/* bytes-read over data-bytes, or over disk-size until data-bytes is
+ * measured (progress.c); capped at 1.
+ */
 static double
-progress (uint64_t read, uint64_t size)
+progress (const struct control_figures *f)
 {
-  if (size == 0 || read >= size)
+  uint64_t total = f->data_known ? f->data_bytes : f->snap.info.size;
+
+  if (total == 0 || f->bytes_read >= total)
     return 1.0;
-  return (double) read / size;
+  return (double) f->bytes_read / total;
 }
 
 /* The members that exist only with a snapshot (active or broken). */
@@ -116,7 +121,8 @@ fill_snapshot (json_object *o, const struct control_figures *f)
     { "live-added-mean-ms", ms (f->live_mean_ns) },
     { "live-added-p99-ms", ms (f->live_p99_ns) },
     { "bytes-read", u64 (f->bytes_read) },
-    { "progress", fixed (progress (f->bytes_read, s->size), 4) },
+    { "data-bytes", f->data_known ? u64 (f->data_bytes) : NULL },
+    { "progress", fixed (progress (f), 4) },
     { "broken-cause", str_or_null (f->snap.broken_cause) },
   };
 
@@ -133,8 +139,8 @@ fill_nulls (json_object *o)
     "thaw-ms", "frozen-ms", "disk-size", "blocks-total", "blocks-preserved",
     "blocks-zero", "blocks-released", "released-bytes", "copy-count",
     "copy-mean-ms", "copy-p99-ms", "bytes-copied", "live-writes",
-    "live-added-mean-ms", "live-added-p99-ms", "bytes-read", "progress",
-    "broken-cause",
+    "live-added-mean-ms", "live-added-p99-ms", "bytes-read", "data-bytes",
+    "progress", "broken-cause",
   };
   size_t i;
   int r = 0;
@@ -157,6 +163,9 @@ control_status_fill (json_object *o, const struct control_figures *f)
     { "block-size", u64 (f->block_size) },
     { "store-bytes", u64 (f->store_bytes) },
     { "store-limit", f->store_limit ? u64 (f->store_limit) : NULL },
+    { "pin-max-age-ms", f->pin_max_age_ns ? ms (f->pin_max_age_ns) : NULL },
+    { "pin-expires-in-ms", f->snap.pin_expires ? ms (f->snap.pin_left_ns)
+                                               : NULL },
   };
 
   if (put_all (o, m, sizeof m / sizeof m[0]) == -1)

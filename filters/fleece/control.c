@@ -6,7 +6,12 @@
  *
  * The socket file: a stale socket left at PATH by a killed nbdkit (one
  * that refuses connections) is replaced; a live one, or anything that
- * is not a socket, is an error.  Its mode is exactly control-mode
+ * is not a socket, is an error.  The socket is made after nbdkit forks
+ * (its thread must be), so everything that can be checked earlier is
+ * checked in .config_complete too: a mistake then stops nbdkit in the
+ * foreground with a message, instead of killing the background nbdkit
+ * after the parent has exited 0 (under a forking systemd unit: a good
+ * start, then a restart loop).  Its mode is exactly control-mode
  * whatever the umask: the file is bound, chmod'ed (and chgrp'ed) and
  * only then listened on, so in between every connect is refused.  At
  * stop it is removed if it is still ours (same inode).
@@ -39,13 +44,16 @@
 
 #include <nbdkit-filter.h>
 
+#include "cleanup.h"
 #include "control-server.h"
 #include "control.h"
+#include "parent-dir.h"
 
 static char *path;              /* control=, absolute; NULL: no socket */
 static mode_t mode = 0600;      /* control-mode= */
 static bool mode_set, group_set;
 static gid_t group;             /* control-group= */
+static const char *group_value; /* ... as given */
 
 static int check_path (void);
 
@@ -95,6 +103,7 @@ parse_group (const char *value)
     group = v;
   }
   group_set = true;
+  group_value = value;
   return 1;
 }
 
@@ -128,6 +137,50 @@ control_config (const char *key, const char *value)
   return 0;
 }
 
+/* The directory the socket goes in.  0, or -1 after nbdkit_error. */
+static int
+check_dir (void)
+{
+  char dir[sizeof ((struct sockaddr_un *) 0)->sun_path];
+
+  if (parent_dir_check (path, dir, sizeof dir) == 0)
+    return 0;
+  if (errno == ENOENT)
+    nbdkit_error ("control=%s: the directory %s does not exist: create "
+                  "it before starting nbdkit (in a systemd unit: "
+                  "RuntimeDirectory=) or choose another path", path, dir);
+  else if (errno == ENOTDIR)
+    nbdkit_error ("control=%s: %s is not a directory: choose another "
+                  "path", path, dir);
+  else
+    nbdkit_error ("control=%s: cannot create the socket in %s: %m: give "
+                  "nbdkit's user write access to it or choose another "
+                  "path", path, dir);
+  return -1;
+}
+
+/* control-group: only root can give a file a group it is not in. */
+static int
+check_group (void)
+{
+  CLEANUP_FREE gid_t *groups = NULL;
+  int i, n;
+
+  if (!group_set || geteuid () == 0 || getegid () == group)
+    return 0;
+  n = getgroups (0, NULL);
+  if (n > 0 && (groups = calloc (n, sizeof *groups)) != NULL)
+    n = getgroups (n, groups);
+  for (i = 0; groups != NULL && i < n; i++)
+    if (groups[i] == group)
+      return 0;
+  nbdkit_error ("control-group=%s: nbdkit runs as uid %u, which is not "
+                "in group %u, so it cannot give the socket to it: add the "
+                "user to the group or run nbdkit as root",
+                group_value, (unsigned) geteuid (), (unsigned) group);
+  return -1;
+}
+
 int
 control_config_complete (void)
 {
@@ -136,10 +189,14 @@ control_config_complete (void)
                   mode_set ? "mode" : "group");
     return -1;
   }
+  if (path == NULL)
+    return 0;
   /* Checked again when the socket is made, after the fork; checking
-   * now also makes nbdkit fail before it starts serving.
+   * now makes nbdkit fail in the foreground, before it serves.
    */
-  return path ? check_path () : 0;
+  if (check_dir () == -1 || check_group () == -1)
+    return -1;
+  return check_path ();
 }
 
 /* What is at path: 0 nothing or a stale socket (nobody listening),

@@ -10,8 +10,8 @@
  * Files: control.c (parameters, the socket file, the thread),
  * control-peer.c (peer credentials), control-server.c (the poll loop
  * and client buffers), control-cmd.c (running commands),
- * control-proto.c and control-status.c (parsing requests and building
- * replies, no I/O).
+ * control-proto.c, control-json.c and control-status.c (parsing
+ * requests and building replies, no I/O).
  */
 #ifndef FLEECE_CONTROL_H
 #define FLEECE_CONTROL_H

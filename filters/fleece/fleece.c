@@ -10,17 +10,23 @@
  * snapread.c (the snapshot side), store.c (preserved data),
  * quiesce.c (guest freeze/thaw; quiesce-marker.c, its crash-recovery
  * marker for quiesce-command=), access.c (who may open the snapshot),
- * params.c (parameters).
+ * progress.c (what a backup must read), params.c (parameters).
  *
  * Both kinds of connection open the plugin at its default export;
  * snapshot connections open it read-only.  A snapshot connection is
  * checked against snapshot-allow-user/-group in .open, before the
- * plugin is opened; the snapshot is created or joined only in
- * .prepare, so a refused client never creates one.
+ * plugin is opened, so a refused client never creates a snapshot.
+ * In .prepare it joins the active snapshot, if there is one; it
+ * creates one only at its first data request (read, extents, cache,
+ * trim).  nbdkit 1.32 runs .open/.prepare for NBD_OPT_INFO exactly as
+ * for NBD_OPT_GO, so listing exports (nbdinfo --list) must not be
+ * what takes a snapshot.  Until it has joined, the connection shows
+ * the plugin's size and a description saying that no snapshot exists.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +35,11 @@
 
 #include "access.h"
 #include "cbw.h"
+#include "cleanup.h"
 #include "control.h"
 #include "fleece.h"
 #include "params.h"
+#include "progress.h"
 #include "quiesce.h"
 #include "snapread.h"
 #include "snapshot.h"
@@ -42,9 +50,18 @@ int fleece_debug_cbw_delay_ms;
 
 struct handle {
   bool snapshot;                /* a connection to the snapshot export */
-  bool joined;                  /* it joined generation gen */
-  uint64_t gen;
+  bool joined;                  /* it joined generation gen: written
+                                 * once, under lock (release), read
+                                 * atomically (acquire) */
+  uint64_t gen;                 /* set before joined */
+  bool join_failed;             /* under lock: its snapshot was not
+                                 * taken; it does not try again */
+  pthread_mutex_t lock;         /* serialises joining */
 };
+
+/* The description of a snapshot connection that has not joined. */
+#define NO_SNAPSHOT_YET "fleece snapshot export: no snapshot is active " \
+  "yet; the first read, extents, cache or trim request takes one"
 
 static int
 fleece_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
@@ -54,7 +71,13 @@ fleece_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
 
   if (r != 0)
     return r == 1 ? 0 : -1;
-  return next (nxdata, key, value);
+  /* nbdkit exits in next() if the plugin refuses key: the armed hint
+   * then says whether a fleece parameter was meant.
+   */
+  params_hint_arm (key);
+  r = next (nxdata, key, value);
+  params_hint_arm (NULL);
+  return r;
 }
 
 static int
@@ -97,6 +120,7 @@ fleece_unload (void)
 {
   store_close ();
   quiesce_unload ();
+  params_unload ();
 }
 
 static int
@@ -132,6 +156,7 @@ fleece_open (nbdkit_next_open *next, nbdkit_context *context,
     return NULL;
   }
   h->snapshot = snap;
+  pthread_mutex_init (&h->lock, NULL);
   return h;
 }
 
@@ -139,6 +164,7 @@ static int
 fleece_prepare (nbdkit_next *next, void *handle, int readonly)
 {
   struct handle *h = handle;
+  int r;
 
   if (!h->snapshot)
     return 0;
@@ -147,10 +173,41 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
    */
   if (next->get_size (next) == -1)
     return -1;
-  if (snapshot_join (next, &h->gen) == -1)
+  /* Join an active snapshot now; never create one here. */
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&h->lock);
+  if ((r = snapshot_join (next, false, &h->gen)) == -1)
     return -1;
-  h->joined = true;
+  __atomic_store_n (&h->joined, r == 1, __ATOMIC_RELEASE);
+  if (r == 1)
+    progress_measure (next, h->gen);
   return 0;
+}
+
+/* Before a snapshot connection's data request: join the active
+ * snapshot, or create one.  One attempt per connection: after a
+ * failure (quiesce=require and no freeze, say) its requests fail at
+ * once, rather than each retrying the freeze.  0, or -1 with *err set.
+ */
+static int
+join (nbdkit_next *next, struct handle *h, int *err)
+{
+  if (__atomic_load_n (&h->joined, __ATOMIC_ACQUIRE))
+    return 0;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&h->lock);
+  if (h->joined)
+    return 0;
+  if (h->join_failed)
+    nbdkit_error ("fleece: this connection's snapshot could not be taken "
+                  "(see the earlier error): reconnect to try again");
+  else if (snapshot_join (next, true, &h->gen) == -1)
+    h->join_failed = true;
+  else {
+    __atomic_store_n (&h->joined, true, __ATOMIC_RELEASE);
+    progress_measure (next, h->gen);
+    return 0;
+  }
+  *err = EIO;
+  return -1;
 }
 
 static void
@@ -160,6 +217,7 @@ fleece_close (void *handle)
 
   if (h->joined)
     snapshot_leave (h->gen);
+  pthread_mutex_destroy (&h->lock);
   free (h);
 }
 
@@ -183,6 +241,8 @@ fleece_export_description (nbdkit_next *next, void *handle)
 
   if (h->snapshot) {
     SNAPSHOT_SCOPE (s);
+    if (!__atomic_load_n (&h->joined, __ATOMIC_ACQUIRE))
+      return NO_SNAPSHOT_YET;
     return s && s->generation == h->gen ?
       nbdkit_strdup_intern (s->description) : NULL;
   }
@@ -263,7 +323,8 @@ fleece_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_pread (next, h->gen, buf, count, offset, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_pread (next, h->gen, buf, count, offset, err);
   return next->pread (next, buf, count, offset, flags, err);
 }
 
@@ -303,7 +364,8 @@ fleece_trim (nbdkit_next *next, void *handle, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_release (h->gen, count, offset, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_release (h->gen, count, offset, err);
   SNAPSHOT_SCOPE (s);
   if (s && cbw_preserve (next, s, offset, count, false, err) == -1)
     return -1;
@@ -326,7 +388,8 @@ fleece_extents (nbdkit_next *next, void *handle, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_extents (next, h->gen, count, offset, flags, extents, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_extents (next, h->gen, count, offset, flags, extents, err);
   return next->extents (next, count, offset, flags, extents, err);
 }
 
@@ -337,7 +400,8 @@ fleece_cache (nbdkit_next *next, void *handle, uint32_t count,
   struct handle *h = handle;
 
   if (h->snapshot)
-    return snap_cache (next, h->gen, count, offset, err);
+    return join (next, h, err) == -1 ? -1
+      : snap_cache (next, h->gen, count, offset, err);
   return next->cache (next, count, offset, flags, err);
 }
 

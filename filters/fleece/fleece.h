@@ -19,6 +19,7 @@ struct fleece_config {
   uint64_t max_size;            /* fleece-max-size=, 0: no cap */
   bool fail_write;              /* on-cbw-error=fail-write */
   uint64_t cbw_timeout_ns;      /* cbw-timeout=, 0: none */
+  uint64_t pin_max_age_ns;      /* pin-max-age=, default 24h, 0: never */
 };
 
 extern struct fleece_config fleece_cfg;

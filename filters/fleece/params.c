@@ -23,6 +23,7 @@
 #include "control.h"
 #include "fleece.h"
 #include "ispowerof2.h"
+#include "monotime.h"
 #include "params.h"
 #include "parse-duration.h"
 #include "quiesce.h"
@@ -36,6 +37,7 @@ struct fleece_config fleece_cfg = {
   .block_size = 16 * 1024,     /* chosen by bench/: docs/performance.md */
   .block_shift = 14,
   .cbw_timeout_ns = UINT64_C (30000000000),
+  .pin_max_age_ns = UINT64_C (86400) * NS_PER_SEC,
 };
 
 struct access_config access_cfg;
@@ -53,6 +55,9 @@ const char params_help[] =
   "                           What a failed copy does (default break-snapshot).\n"
   "cbw-timeout=DURATION       A copy slower than this fails (default 30s,\n"
   "                           0: no limit).\n"
+  "pin-max-age=DURATION       End a snapshot pinned by snapshot-begin this\n"
+  "                           long after the last begin (default 24h,\n"
+  "                           0: never).\n"
   "snapshot-allow-user=USER[,USER...]\n"
   "                           Only these users (names or uids) may open\n"
   "                           the snapshot export (repeatable).\n"
@@ -203,6 +208,28 @@ parse_allow (const char *key, const char *value, bool group)
   return 1;
 }
 
+/* fleece-dir (or its default), made absolute now: nbdkit changes
+ * directory to / when it forks, and the store opens files in it later
+ * (store.c replaces a failed store).  Freed by params_unload.
+ */
+static char *dir_abs;
+
+static int
+set_dir (const char *value)
+{
+  free (dir_abs);
+  fleece_cfg.dir = dir_abs = nbdkit_absolute_path (value);
+  return dir_abs ? 1 : -1;      /* nbdkit_absolute_path said why */
+}
+
+void
+params_unload (void)
+{
+  free (dir_abs);
+  dir_abs = NULL;
+  fleece_cfg.dir = NULL;
+}
+
 int
 params_config (const char *key, const char *value)
 {
@@ -217,16 +244,17 @@ params_config (const char *key, const char *value)
   if (strcmp (key, "cbw-timeout") == 0)
     return parse_duration (value, &fleece_cfg.cbw_timeout_ns) == 0 ? 1
       : bad_duration (key, value);
+  if (strcmp (key, "pin-max-age") == 0)
+    return parse_duration (value, &fleece_cfg.pin_max_age_ns) == 0 ? 1
+      : bad_duration (key, value);
   if (strcmp (key, "fleece-block-size") == 0)
     return parse_block_size (value);
   if (strcmp (key, "snapshot-allow-user") == 0)
     return parse_allow (key, value, false);
   if (strcmp (key, "snapshot-allow-group") == 0)
     return parse_allow (key, value, true);
-  if (strcmp (key, "fleece-dir") == 0) {
-    fleece_cfg.dir = value;
-    return 1;
-  }
+  if (strcmp (key, "fleece-dir") == 0)
+    return set_dir (value);
   if (strcmp (key, "fleece-max-size") == 0) {
     if ((v = nbdkit_parse_size (value)) == -1) {
       nbdkit_error ("fleece-max-size=%s: expected a size such as 10G, "
@@ -258,7 +286,8 @@ params_complete (void)
 
   if (fleece_cfg.dir == NULL) {
     const char *t = getenv ("TMPDIR");
-    fleece_cfg.dir = t && *t ? t : "/var/tmp";
+    if (set_dir (t && *t ? t : "/var/tmp") == -1)
+      return -1;
   }
   errno = 0;
   if (stat (fleece_cfg.dir, &st) == -1 || !S_ISDIR (st.st_mode)) {

@@ -15,7 +15,18 @@ extern int params_config (const char *key, const char *value);
 /* .config_complete: defaults and cross-checks.  0 or -1. */
 extern int params_complete (void);
 
+/* .unload: free what the parameters allocated. */
+extern void params_unload (void);
+
 /* One line per parameter, quiesce and control ones included. */
 extern const char params_help[];
+
+/* Around passing key down to the plugin in .config: params_hint_arm
+ * (key) before, params_hint_arm (NULL) after.  If the plugin refuses
+ * key (nbdkit then exits before next() returns) and key looks like a
+ * mistyped fleece parameter, one more error line says which one
+ * (params-hint.c).
+ */
+extern void params_hint_arm (const char *key);
 
 #endif /* FLEECE_PARAMS_H */

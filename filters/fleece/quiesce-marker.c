@@ -58,6 +58,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "parent-dir.h"
 #include "proc-alive.h"
 #include "quiesce-marker.h"
 
@@ -80,6 +81,23 @@ marker_config (const char *value)
   return dir ? 1 : -1;
 }
 
+/* DIR is missing: it is created after nbdkit forks, so check now that
+ * it can be (a missing parent would kill the background nbdkit after
+ * the parent exited 0).  0 or -1.
+ */
+static int
+check_parent (void)
+{
+  char parent[4096];
+
+  if (parent_dir_check (dir, parent, sizeof parent) == 0)
+    return 0;
+  nbdkit_error ("quiesce-state-dir=%s: cannot create it: its parent %s: "
+                "%m: create it (mode 0700, owned by the nbdkit user) "
+                "before starting nbdkit", dir, parent);
+  return -1;
+}
+
 /* Check DIR.  nbdkit -u/-g switches user after .config_complete and
  * before .after_fork, and the marker is used as the switched user.  So
  * before the switch (as_user false) only what holds for any user is
@@ -100,8 +118,8 @@ check_dir (bool as_user)
     return -1;
   }
   if (lstat (dir, &st) == -1) {
-    if (!as_user)
-      return 0;                 /* not there yet: created after -u */
+    if (!as_user && errno == ENOENT)
+      return check_parent ();   /* not there yet: created after -u */
     nbdkit_error ("quiesce-state-dir=%s: %m: give a directory that the "
                   "nbdkit user (after -u) can reach", dir);
     return -1;
@@ -358,6 +376,12 @@ marker_settle (bool at_start, int (*thaw) (char *, size_t),
   if (at_start || pid != (long) getpid ())
     kill_orphan_freeze (buf, pid);
   r = thaw (err, sizeof err);
+  /* Remove the marker before saying so: the removal can fail. */
+  if (r >= 0 && marker_remove () == -1) {
+    snprintf (err, sizeof err, "the thaw succeeded, but the marker could "
+              "not be removed (see the previous error)");
+    r = -2;
+  }
   if (pid > 0)
     snprintf (who, sizeof who, "%ld", pid);
   if (at_start || pid != (long) getpid ())
@@ -365,13 +389,14 @@ marker_settle (bool at_start, int (*thaw) (char *, size_t),
                   "'thaw' of quiesce-command (marker %s); ran '%s thaw': %s",
                   who, path, command, r >= 0 ? "ok, marker removed" : err);
   else
-    nbdkit_debug ("fleece: retried the owed thaw: %s", r >= 0 ? "ok" : err);
+    nbdkit_debug ("fleece: retried the owed thaw: %s",
+                  r >= 0 ? "ok, marker removed" : err);
   if (r == -1) {
     snprintf (why, why_len, "an earlier freeze may still hold: %s; not "
               "freezing again until a thaw succeeds (marker %s)", err, path);
     return -1;
   }
-  if (marker_remove () == -1) {
+  if (r == -2) {
     snprintf (why, why_len, "cannot remove the crash-recovery marker %s",
               path);
     return -1;

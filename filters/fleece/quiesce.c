@@ -119,27 +119,52 @@ quiesce_config_complete (void)
   return marker_config_complete (command);
 }
 
+enum quiesce_mode
+quiesce_effective_mode (enum quiesce_mode m)
+{
+  return m == QUIESCE_DEFAULT ? mode : m;
+}
+
+/* quiesce=require with nothing that can freeze: refuse to start. */
+static int
+check_require (void)
+{
+  char desc[256] = "";
+
+  if (mode != QUIESCE_REQUIRE || command != NULL)
+    return 0;
+  if (provider == NULL)
+    snprintf (desc, sizeof desc, "the plugin has no quiesce provider");
+  else if (provider->available (desc, sizeof desc) == 1)
+    return 0;
+  nbdkit_error ("quiesce=require: nothing can freeze the guest (%s), so "
+                "every snapshot would be refused: give quiesce-command=PATH, "
+                "or use the vmdisk plugin with domain= or agent-socket=, "
+                "or use quiesce=auto", desc);
+  return -1;
+}
+
 int
 quiesce_get_ready (void)
 {
   const struct fleece_quiesce_provider *p =
     dlsym (RTLD_DEFAULT, FLEECE_QUIESCE_PROVIDER_SYMBOL);
 
-  if (p == NULL) {
+  if (p == NULL)
     nbdkit_debug ("fleece: the plugin exports no quiesce provider");
-    return 0;
-  }
-  if (p->abi_version != FLEECE_QUIESCE_ABI_VERSION ||
-      p->struct_size < sizeof *p) {
+  else if (p->abi_version != FLEECE_QUIESCE_ABI_VERSION ||
+           p->struct_size < sizeof *p) {
     nbdkit_error ("fleece: the plugin's quiesce provider has ABI version "
                   "%u (size %u), this filter needs version %d: install "
                   "matching versions of the plugin and the filter",
                   p->abi_version, p->struct_size, FLEECE_QUIESCE_ABI_VERSION);
     return -1;
   }
-  provider = p;
-  nbdkit_debug ("fleece: quiesce provider '%s' found", p->name);
-  return 0;
+  else {
+    provider = p;
+    nbdkit_debug ("fleece: quiesce provider '%s' found", p->name);
+  }
+  return check_require ();
 }
 
 /* Spawn `command verb` in a process group of its own, stdin
@@ -329,15 +354,16 @@ do_thaw (char *why, size_t why_len)
 int
 quiesce_freeze (enum quiesce_mode m, struct quiesce_outcome *out)
 {
-  uint64_t t0 = monotime_ns ();
+  uint64_t t0;
   char why[256] = "";
   int n;
 
-  if (m == QUIESCE_DEFAULT)
-    m = mode;
+  m = quiesce_effective_mode (m);
   out->frozen = 0;
+  out->thaw_owed = out->failed = false;
   if (!have_source (m, out->reason, sizeof out->reason))
     return m == QUIESCE_REQUIRE ? -1 : 0;
+  out->failed = true;           /* until the freeze says otherwise */
   if (command && marker_enabled () &&
       (marker_settle (false, thaw_command, why, sizeof why) == -1 ||
        marker_create (why, sizeof why) == -1)) {
@@ -346,11 +372,13 @@ quiesce_freeze (enum quiesce_mode m, struct quiesce_outcome *out)
     return m == QUIESCE_REQUIRE ? -1 : 0;
   }
   t0 = monotime_ns ();          /* time the freeze, not the marker */
+  out->thaw_owed = true;        /* even a failed freeze may have frozen */
   n = do_freeze (why, sizeof why);
   out->frozen_at = monotime_ns ();
   out->freeze_ns = out->frozen_at - t0;
   if (n > 0) {
     out->frozen = n;
+    out->failed = false;
     nbdkit_debug ("fleece: guest frozen: %d filesystems in %.3f ms",
                   n, out->freeze_ns / 1e6);
     return 0;
@@ -362,12 +390,8 @@ quiesce_freeze (enum quiesce_mode m, struct quiesce_outcome *out)
     snprintf (out->reason, sizeof out->reason, "freeze failed: %s", why);
   nbdkit_debug ("fleece: %s", out->reason);
   quiesce_thaw (out);           /* the thaw debt, whatever freeze said */
-  out->frozen = 0;
-  if (m == QUIESCE_REQUIRE)
-    return -1;
-  /* Not frozen: this snapshot is crash-consistent; thaw was done. */
-  out->frozen = -1;
-  return 0;
+  /* Not frozen: crash-consistent (or refused under require). */
+  return m == QUIESCE_REQUIRE ? -1 : 0;
 }
 
 void
@@ -377,8 +401,9 @@ quiesce_thaw (struct quiesce_outcome *out)
   char why[256] = "";
   int r;
 
-  if (out->frozen < 0 || (out->frozen == 0 && out->frozen_at == 0))
+  if (!out->thaw_owed)
     return;                     /* already thawed, or never attempted */
+  out->thaw_owed = false;
   r = do_thaw (why, sizeof why);
   out->thaw_ns = monotime_ns () - t0;
   out->frozen_ns = monotime_ns () - out->frozen_at;

@@ -10,6 +10,7 @@
 #ifndef FLEECE_QUIESCE_H
 #define FLEECE_QUIESCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* quiesce= values; QUIESCE_DEFAULT means "as configured". */
@@ -20,9 +21,16 @@ enum quiesce_mode {
 /* Parse "auto", "require" or "off"; -2 (not a mode) if none of them. */
 extern int quiesce_parse_mode (const char *);
 
+/* mode, with QUIESCE_DEFAULT replaced by the configured quiesce=. */
+extern enum quiesce_mode quiesce_effective_mode (enum quiesce_mode mode);
+
 struct quiesce_outcome {
-  int frozen;                   /* filesystems frozen; > 0 means
-                                 * application-consistent */
+  int frozen;                   /* filesystems frozen, never negative;
+                                 * > 0 means application-consistent */
+  bool thaw_owed;               /* a freeze was attempted, no thaw yet */
+  bool failed;                  /* a freeze was due but did not freeze
+                                 * (not quiesce=off, not "nothing is
+                                 * configured to freeze"): warn */
   uint64_t freeze_ns;           /* how long the freeze call took */
   uint64_t frozen_ns;           /* freeze done -> thaw done */
   uint64_t thaw_ns;             /* how long the thaw call took */
@@ -38,7 +46,10 @@ extern int quiesce_config (const char *key, const char *value);
 /* From .config_complete: cross-checks.  0 or -1. */
 extern int quiesce_config_complete (void);
 
-/* From .get_ready: look up the provider.  0 or -1. */
+/* From .get_ready (before nbdkit forks): look up the provider; with
+ * quiesce=require, fail when nothing can freeze (no quiesce-command=
+ * and no configured provider).  0 or -1 after nbdkit_error.
+ */
 extern int quiesce_get_ready (void);
 
 /* From .after_fork (after nbdkit's -u/-g switch), before nbdkit
@@ -72,8 +83,9 @@ extern void quiesce_unload (void);
 extern int quiesce_freeze (enum quiesce_mode mode,
                            struct quiesce_outcome *out);
 
-/* Thaw after the switch; call exactly once after quiesce_freeze
- * returned 0.  Failures are logged, never hidden, never fatal.
+/* Thaw after the switch; call once after quiesce_freeze returned 0
+ * (it does nothing when no thaw is owed).  Failures are logged, never
+ * hidden, never fatal.
  */
 extern void quiesce_thaw (struct quiesce_outcome *out);
 

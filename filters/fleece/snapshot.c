@@ -3,12 +3,15 @@
  *
  * See snapshot.h for the states and the barrier.  Here:
  *
- * Creation (snapshot_join, first connection): everything slow is done
- * first (plugin size, the new block map), then (a) freeze, (b) take
- * the barrier's write side, which drains live writes in flight and
- * holds new ones, (c) publish the new generation (all blocks clean),
+ * Creation (snapshot_join from a snapshot connection's first data
+ * request, or snapshot_begin): everything slow is done first (plugin
+ * size, the new block map), then (a) freeze, (b) take the barrier's
+ * write side, which drains live writes in flight and holds new ones,
+ * (c) publish the new generation (all blocks clean) for the data path,
  * (d) release the barrier, (e) thaw, always, on every path.  The time
  * between (b) and (d) is what live writes are held; it is logged.
+ * Only then is it described and marked complete: status and the
+ * export description never see a half-built snapshot (snapshot.h).
  *
  * End: the last snapshot connection leaves; after snapshot-linger with
  * none, the generation is unpublished under the barrier (so no live
@@ -23,9 +26,11 @@
  * the creation/end sequence (creators are serialised; joiners wait
  * for a creation in progress).  `current` is written only with both
  * the lifecycle mutex and the barrier's write side held, and read
- * with either.  `clients` and `creating` are also read atomically by
- * status, which must not wait for a slow freeze.  The linger thread
- * sleeps on `linger_cond` (CLOCK_MONOTONIC).
+ * with either.  `clients`, `pinned`, `pin_deadline` and `creating` are
+ * also read atomically by status, which must not wait for a slow
+ * freeze (it reads a snapshot's figures only once `complete`).  The
+ * linger thread sleeps on `linger_cond` (CLOCK_MONOTONIC) until the
+ * linger or the pin is due.
  */
 #include <config.h>
 
@@ -57,6 +62,7 @@ static pthread_cond_t linger_cond;
 static uint64_t generation;     /* last generation number used */
 static unsigned clients;        /* snapshot connections joined */
 static bool pinned;             /* by snapshot_begin */
+static uint64_t pin_deadline;   /* monotime: the pin-max-age is due */
 static bool creating;           /* a creation is in progress */
 static nbdkit_backend *backend; /* from .after_fork */
 static bool linger_armed;
@@ -205,12 +211,16 @@ create (nbdkit_next *next, enum quiesce_mode mode, char *why, size_t len)
     s->barrier_ns = publish (s);
     quiesce_thaw (&s->q);
     describe (s);
+    __atomic_store_n (&s->complete, true, __ATOMIC_RELEASE);
     nbdkit_debug ("fleece: snapshot generation %" PRIu64 " created: "
                   "%" PRIu64 " bytes, %" PRIu64 " blocks of %" PRIu32 "; "
                   "live writes held %.3f ms; freeze %.3f ms, thaw %.3f ms",
                   s->generation, s->size, s->nblocks, fleece_cfg.block_size,
                   s->barrier_ns / 1e6, s->q.freeze_ns / 1e6,
                   s->q.thaw_ns / 1e6);
+    if (s->q.failed)
+      nbdkit_error ("fleece: warning: snapshot generation %" PRIu64 " is "
+                    "crash-consistent: %s", s->generation, s->q.reason);
     nbdkit_debug ("fleece: %s", s->description);
     r = 0;
   }
@@ -234,6 +244,7 @@ end (void)
   linger_armed = false;
   __atomic_store_n (&pinned, false, __ATOMIC_SEQ_CST);
   __atomic_store_n (&clients, 0, __ATOMIC_SEQ_CST);
+  pthread_cond_signal (&linger_cond);     /* nothing is due any more */
   if (s == NULL)
     return;
   blocks_stats (s->blocks, &st);
@@ -242,16 +253,19 @@ end (void)
                 "%" PRIu64 " released, %" PRIu64 " store bytes freed",
                 s->generation, st.preserved, st.zero, st.released,
                 store_bytes ());
+  stats_log_phases (s->generation);
   snap_free (s);
   store_reset ();
 }
 
 int
-snapshot_join (nbdkit_next *next, uint64_t *gen)
+snapshot_join (nbdkit_next *next, bool create_one, uint64_t *gen)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   char why[512];
 
+  if (current == NULL && !create_one)
+    return 0;
   if (current == NULL &&
       create (next, QUIESCE_DEFAULT, why, sizeof why) == -1) {
     nbdkit_error ("fleece: %s", why);
@@ -266,7 +280,7 @@ snapshot_join (nbdkit_next *next, uint64_t *gen)
   __atomic_add_fetch (&clients, 1, __ATOMIC_SEQ_CST);
   linger_armed = false;
   *gen = current->generation;
-  return 0;
+  return 1;
 }
 
 void
@@ -287,33 +301,72 @@ snapshot_leave (uint64_t gen)
   pthread_cond_signal (&linger_cond);
 }
 
+/* When the linger thread must act (UINT64_MAX: nothing is due), and
+ * whether that is the pin's age.  Lifecycle held.
+ */
+static uint64_t
+next_due (bool *pin)
+{
+  uint64_t due = linger_armed ? linger_deadline : UINT64_MAX;
+
+  *pin = false;
+  if (pinned && fleece_cfg.pin_max_age_ns > 0 && pin_deadline <= due) {
+    due = pin_deadline;
+    *pin = true;
+  }
+  return due;
+}
+
+/* The pin is older than pin-max-age.  Lifecycle held. */
+static void
+end_old_pin (void)
+{
+  unsigned n = __atomic_load_n (&clients, __ATOMIC_SEQ_CST);
+
+  nbdkit_error ("fleece: snapshot generation %" PRIu64 " was pinned by "
+                "snapshot-begin and not ended within pin-max-age "
+                "(%.3f s since the last begin): ending it; %u snapshot "
+                "connection%s will get EIO", current ? current->generation
+                : 0, fleece_cfg.pin_max_age_ns / 1e9, n, n == 1 ? "" : "s");
+  end ();
+}
+
 static void *
 linger_main (void *arg)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   struct timespec ts;
+  uint64_t due;
+  bool pin;
 
   while (!stopping) {
-    if (!linger_armed) {
+    due = next_due (&pin);
+    if (due == UINT64_MAX) {
       pthread_cond_wait (&linger_cond, &lifecycle);
       continue;
     }
-    if (monotime_ns () >= linger_deadline) {
-      nbdkit_debug ("fleece: snapshot-linger passed with no snapshot "
-                    "connection");
-      end ();
+    if (monotime_ns () >= due) {
+      if (pin)
+        end_old_pin ();
+      else {
+        nbdkit_debug ("fleece: snapshot-linger passed with no snapshot "
+                      "connection");
+        end ();
+      }
       continue;
     }
-    ts.tv_sec = linger_deadline / NS_PER_SEC;
-    ts.tv_nsec = linger_deadline % NS_PER_SEC;
+    ts.tv_sec = due / NS_PER_SEC;
+    ts.tv_nsec = due % NS_PER_SEC;
     pthread_cond_timedwait (&linger_cond, &lifecycle, &ts);
   }
   return NULL;
 }
 
-/* A plugin context of our own for snapshot_begin, opened afresh each
- * time (nbdkit remembers a context's size from its first get_size, so
- * a kept one would miss a resized disk).  Lifecycle held.
+/* A plugin context of our own (snapshot_begin, and cbw.c's copies for
+ * a connection older than a growth of the disk), opened afresh each
+ * time: nbdkit remembers a context's size from its first get_size, so
+ * a kept one would miss a resized disk.  Any thread: backend is set
+ * before the first connection and never changes.
  */
 static nbdkit_next *
 open_context (char *why, size_t len)
@@ -327,7 +380,7 @@ open_context (char *why, size_t len)
     n = NULL;
   }
   if (n == NULL)
-    snprintf (why, len, "cannot open the plugin to take a snapshot "
+    snprintf (why, len, "cannot open a context of the plugin "
               "(see the log)");
   return n;
 }
@@ -339,25 +392,58 @@ close_context (nbdkit_next *n)
   nbdkit_next_context_close (n);
 }
 
+/* With quiesce=require in force, may the active snapshot be adopted?
+ * Lifecycle held.  True, or false with why filled.
+ */
+static bool
+adoptable (enum quiesce_mode mode, char *why, size_t len)
+{
+  if (quiesce_effective_mode (mode) != QUIESCE_REQUIRE ||
+      current->q.frozen > 0)
+    return true;
+  snprintf (why, len, "snapshot generation %" PRIu64 " is active and "
+            "crash-consistent (%s), and quiesce=require: end it first "
+            "(fleecectl begin --fresh)", current->generation,
+            current->q.reason);
+  return false;
+}
+
 int
-snapshot_begin (enum quiesce_mode mode, uint64_t *gen, char *why,
-                size_t len)
+snapshot_begin (enum quiesce_mode mode, bool fresh,
+                struct snapshot_begun *out, char *why, size_t len)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   nbdkit_next *next;
+  int r = 0;
 
+  memset (out, 0, sizeof *out);
+  if (current != NULL && fresh) {
+    nbdkit_debug ("fleece: snapshot-begin fresh: ending generation "
+                  "%" PRIu64 " first", current->generation);
+    end ();
+  }
+  if (current != NULL && !adoptable (mode, why, len))
+    return SNAPSHOT_NOT_CONSISTENT;
   if (current == NULL) {
-    int r = -1;
+    r = -1;
     if ((next = open_context (why, len)) != NULL) {
       r = create (next, mode, why, len);
       close_context (next);
     }
     if (r == -1)
-      return -1;
+      return SNAPSHOT_BEGIN_FAILED;
+    out->created = true;
   }
   __atomic_store_n (&pinned, true, __ATOMIC_SEQ_CST);
+  __atomic_store_n (&pin_deadline, monotime_ns () + fleece_cfg.pin_max_age_ns,
+                    __ATOMIC_SEQ_CST);
   linger_armed = false;
-  *gen = current->generation;
+  pthread_cond_signal (&linger_cond);     /* the pin's deadline moved */
+  out->generation = current->generation;
+  out->frozen = current->q.frozen;
+  snprintf (out->description, sizeof out->description, "%s",
+            current->description);
+  snprintf (out->reason, sizeof out->reason, "%s", current->q.reason);
   return 0;
 }
 
@@ -379,12 +465,18 @@ void
 snapshot_status (struct snapshot_status *st)
 {
   SNAPSHOT_SCOPE (s);
+  uint64_t now = monotime_ns (), due;
 
   memset (st, 0, sizeof *st);
   st->clients = __atomic_load_n (&clients, __ATOMIC_SEQ_CST);
   st->pinned = __atomic_load_n (&pinned, __ATOMIC_SEQ_CST);
-  if (s == NULL) {
-    st->state = __atomic_load_n (&creating, __ATOMIC_SEQ_CST) ?
+  if (st->pinned && fleece_cfg.pin_max_age_ns > 0) {
+    due = __atomic_load_n (&pin_deadline, __ATOMIC_SEQ_CST);
+    st->pin_expires = true;
+    st->pin_left_ns = due > now ? due - now : 0;
+  }
+  if (s == NULL || !__atomic_load_n (&s->complete, __ATOMIC_ACQUIRE)) {
+    st->state = s != NULL || __atomic_load_n (&creating, __ATOMIC_SEQ_CST) ?
       "creating" : "none";
     return;
   }
@@ -424,4 +516,16 @@ snapshot_stop (void)
   }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   end ();
+}
+
+nbdkit_next *
+snapshot_plugin_open (char *why, size_t why_len)
+{
+  return open_context (why, why_len);
+}
+
+void
+snapshot_plugin_close (nbdkit_next *n)
+{
+  close_context (n);
 }

@@ -26,8 +26,14 @@
 #include "blocks.h"
 #include "quiesce.h"
 
-/* One generation.  Immutable after creation except through blocks. */
+/* One generation.  Published in `current` at the barrier's switch,
+ * before its thaw and description exist: until `complete` is set
+ * (atomically, release; read with acquire) only the data path may use
+ * it (generation, size, nblocks, blocks, windows).  Once complete it is
+ * immutable except through blocks.
+ */
 struct snap {
+  bool complete;                /* thawed and described */
   uint64_t generation;
   uint64_t size;                /* disk size when taken */
   uint64_t nblocks;
@@ -54,11 +60,15 @@ snapshot_exit_cleanup (struct snap **unused)
   __attribute__ ((cleanup (snapshot_exit_cleanup)))                     \
   struct snap *var = snapshot_enter ()
 
-/* A snapshot connection arrives (from .prepare): join the active
- * snapshot, or create one (freeze, barrier, switch, thaw).  Sets
- * *generation.  0, or -1 after nbdkit_error.
+/* A snapshot connection joins the active snapshot: from .prepare with
+ * create false (join only if one is active: listing exports must not
+ * take a snapshot), and from its first data request with create true
+ * (join, or create one first: freeze, barrier, switch, thaw).  Sets
+ * *generation.  1 joined, 0 nothing active (create false only), or -1
+ * after nbdkit_error.
  */
-extern int snapshot_join (nbdkit_next *next, uint64_t *generation);
+extern int snapshot_join (nbdkit_next *next, bool create,
+                          uint64_t *generation);
 
 /* A snapshot connection that joined leaves (from .close).  The last
  * one out ends the snapshot at once or after snapshot-linger.
@@ -66,30 +76,62 @@ extern int snapshot_join (nbdkit_next *next, uint64_t *generation);
 extern void snapshot_leave (uint64_t generation);
 
 /* Explicit control (the control socket).  snapshot_begin creates a
- * snapshot if none is active (freezing with mode) and pins it: it
- * lives until snapshot_end, whatever its NBD clients do.
- * snapshot_end ends the active snapshot at once; connections still
- * open to it get EIO.  Both return 0, or -1 with why[why_len] filled.
- * *generation is set to the generation begun or ended.
+ * snapshot if none is active (freezing with mode), or adopts the
+ * active one, and pins it: it lives until snapshot_end (or until
+ * pin-max-age has passed since the last begin), whatever its NBD
+ * clients do.  With fresh, an active snapshot is ended first (as
+ * snapshot_end does).  With mode (or quiesce=) require, an active
+ * crash-consistent snapshot is not adopted.  snapshot_end ends the
+ * active snapshot at once; connections still open to it get EIO.
  */
-extern int snapshot_begin (enum quiesce_mode mode, uint64_t *generation,
+struct snapshot_begun {
+  uint64_t generation;
+  bool created;                 /* false: an active one was adopted */
+  int frozen;                   /* > 0: application-consistent */
+  char description[512];
+  char reason[256];             /* crash-consistent: why */
+};
+#define SNAPSHOT_BEGIN_FAILED -1        /* why says why */
+#define SNAPSHOT_NOT_CONSISTENT -2      /* require, active one is not */
+
+/* 0 with *out filled, or SNAPSHOT_BEGIN_FAILED / SNAPSHOT_NOT_CONSISTENT
+ * with why[why_len] filled (then nothing changed, except that with
+ * fresh the old snapshot has ended).
+ */
+extern int snapshot_begin (enum quiesce_mode mode, bool fresh,
+                           struct snapshot_begun *out,
                            char *why, size_t why_len);
+
+/* 0 with *generation set to the generation ended, or -1 with
+ * why[why_len] filled.
+ */
 extern int snapshot_end (uint64_t *generation, char *why, size_t why_len);
 
 /* A consistent-enough picture of the snapshot for `status`. */
 struct snapshot_status {
   const char *state;            /* none, creating, active, broken */
   bool pinned;                  /* begun by snapshot_begin */
+  bool pin_expires;             /* pinned, and pin-max-age is not 0 */
+  uint64_t pin_left_ns;         /* if pin_expires: until it ends */
   unsigned clients;             /* snapshot connections */
-  struct snap info;             /* valid if state is active or broken;
-                                 * info.blocks is NULL in the copy */
+  struct snap info;             /* valid if state is active or broken
+                                 * (a complete snapshot); info.blocks
+                                 * is NULL in the copy */
   struct blocks_stats blocks;
   char broken_cause[256];
 };
 extern void snapshot_status (struct snapshot_status *);
 
-/* Start / stop the linger thread (.after_fork / .cleanup); the
- * backend is kept for snapshot_begin's own plugin contexts.
+/* A read-only plugin context of the live export that sees the disk
+ * as it is now (see open_context), or NULL with why filled; closed
+ * with snapshot_plugin_close.
+ */
+extern nbdkit_next *snapshot_plugin_open (char *why, size_t why_len);
+extern void snapshot_plugin_close (nbdkit_next *);
+
+/* Start / stop the linger thread (.after_fork / .cleanup), which also
+ * ends a pin older than pin-max-age; the backend is kept for
+ * snapshot_begin's own plugin contexts.
  */
 extern int snapshot_start (nbdkit_backend *backend);
 extern void snapshot_stop (void);

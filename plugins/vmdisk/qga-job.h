@@ -18,7 +18,8 @@
 
 struct qga_job;
 
-/* Set the clock of qga_job_drain's wait to CLOCK_MONOTONIC.  Call
+/* Set the clock of qga_job_drain's wait to CLOCK_MONOTONIC, and make
+ * the key through which workers hold this module in memory.  Call
  * before the first job, while no job runs.
  */
 extern void qga_job_init (void);
@@ -33,9 +34,13 @@ extern struct qga_job *qga_job_new (void (*fn) (void *data),
                                     void *data);
 
 /* Start the job's detached worker thread, which holds a reference of
- * its own until fn has returned.  0, or the error number of the
- * failing pthread call: then fn never runs, and the caller still holds
- * its reference and must release it.  Call at most once per job.
+ * its own until fn has returned, and a reference on this module (so
+ * that nbdkit's dlclose cannot unmap the code it runs) until the
+ * thread has exited.  0, or an error number (of the failing pthread
+ * call; ELIBACC if the module reference cannot be taken; EINVAL
+ * without qga_job_init): then fn never runs, and the caller still
+ * holds its reference and must release it.  Call at most once per
+ * job.
  */
 extern int qga_job_start (struct qga_job *job);
 
@@ -51,7 +56,9 @@ extern bool qga_job_wait (struct qga_job *job, uint64_t deadline_ns);
 extern void qga_job_release (struct qga_job *job);
 
 /* Wait until every started worker has finished or deadline_ns
- * (CLOCK_MONOTONIC) has passed.  Returns how many still run.
+ * (CLOCK_MONOTONIC) has passed.  Returns how many still run.  A worker
+ * counted as finished may still be leaving this module's code; its
+ * module reference keeps the code mapped until it has left.
  */
 extern unsigned qga_job_drain (uint64_t deadline_ns);
 

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,21 +97,81 @@ marker_init (const char *d, const char *kind, const char *key)
   return 0;
 }
 
+/* Check the state directory; see quiesce-marker.h for the rule.  The
+ * same function (and so the same words) for the start and for every
+ * marker write: a directory refused when the marker is written would
+ * make every snapshot crash-consistent.
+ */
 static int
-check_dir (char *reason, size_t len)
+check_dir (bool as_user, char *reason, size_t len)
 {
   struct stat st;
+  bool root = geteuid () == 0;
+  char *parent, *slash;
+  int r;
 
-  if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
-    qga_reasonf (reason, len, "cannot create the crash-recovery directory "
-                 "%s: %m (fix state-dir=)", dir);
+  if (lstat (dir, &st) == -1 && errno == ENOENT) {
+    parent = strdup (dir);
+    if (parent == NULL) {
+      qga_reasonf (reason, len, "state-dir=%s: strdup: %m", dir);
+      return -1;
+    }
+    slash = strrchr (parent, '/');
+    if (slash)
+      slash[slash == parent] = '\0';   /* "/x" -> "/" */
+    r = stat (parent, &st) == 0 && S_ISDIR (st.st_mode) ? 0 : -1;
+    if (r == -1)
+      qga_reasonf (reason, len, "state-dir=%s: missing, and its parent %s "
+                   "is not an existing directory: create it (mkdir -m 0700 "
+                   "%s) or give another state-dir=", dir, parent, dir);
+    free (parent);
+    if (r == -1)
+      return -1;
+    /* As root, nbdkit -u may still switch user: create it as that user. */
+    if (root && !as_user)
+      return 0;
+    if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
+      qga_reasonf (reason, len, "state-dir=%s: cannot create it as uid %u: "
+                   "%m: create it (mkdir -m 0700 %s) or give another "
+                   "state-dir=", dir, (unsigned) geteuid (), dir);
+      return -1;
+    }
+  }
+  if (lstat (dir, &st) == -1) {
+    qga_reasonf (reason, len, "state-dir=%s: %m: give a directory that "
+                 "nbdkit's user can reach", dir);
     return -1;
   }
-  if (lstat (dir, &st) == -1 || !S_ISDIR (st.st_mode) ||
-      st.st_uid != geteuid () || (st.st_mode & 022) != 0) {
-    qga_reasonf (reason, len, "the crash-recovery directory %s is not a "
-                 "directory owned by us and writable only by us (fix "
-                 "state-dir=)", dir);
+  if (!S_ISDIR (st.st_mode)) {
+    qga_reasonf (reason, len, "state-dir=%s: not a directory (symlinks are "
+                 "refused): give a directory for the crash-recovery marker",
+                 dir);
+    return -1;
+  }
+  if ((st.st_mode & 022) != 0) {
+    qga_reasonf (reason, len, "state-dir=%s: writable by its group or others "
+                 "(mode %04o), so others could forge or remove the "
+                 "crash-recovery marker: chmod go-w it or give another "
+                 "state-dir=", dir, (unsigned) (st.st_mode & 07777));
+    return -1;
+  }
+  if ((as_user || !root) && st.st_uid != geteuid ()) {
+    qga_reasonf (reason, len, "state-dir=%s: owned by uid %u, not by the "
+                 "user nbdkit runs as (uid %u): chown it or give another "
+                 "state-dir=", dir, (unsigned) st.st_uid,
+                 (unsigned) geteuid ());
+    return -1;
+  }
+  return 0;
+}
+
+int
+marker_check_dir (bool as_user)
+{
+  char reason[1024];
+
+  if (check_dir (as_user, reason, sizeof reason) == -1) {
+    nbdkit_error ("%s", reason);
     return -1;
   }
   return 0;
@@ -123,7 +184,7 @@ marker_write (const char *target, char *reason, size_t len)
   FILE *fp;
   int fd;
 
-  if (check_dir (reason, len) == -1)
+  if (check_dir (true, reason, len) == -1)
     return -1;
   snprintf (tmp, sizeof tmp, "%s.%ld.tmp", path, (long) getpid ());
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);

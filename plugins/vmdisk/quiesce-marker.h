@@ -9,6 +9,7 @@
 #ifndef VMDISK_QUIESCE_MARKER_H
 #define VMDISK_QUIESCE_MARKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The default state directory: /run/nbdkit-vmdisk for root, else
@@ -22,9 +23,22 @@ extern char *marker_default_dir (void);
  */
 extern int marker_init (const char *dir, const char *kind, const char *key);
 
-/* Write (atomically) "pid=OUR PID" and "target=TARGET".  Creates the
- * directory (mode 0700) if needed and refuses one not owned by us or
- * writable by others.  0, or -1 with a reason.
+/* Check the state directory (the rule of the state-dir= parameter):
+ * a directory (not a symlink) owned by the nbdkit user and writable by
+ * nobody else; a missing one whose parent exists is created, mode
+ * 0700.  nbdkit -u/-g switches user after .config_complete and before
+ * .after_fork, so as root before the switch (as_user false) the owner
+ * is not checked and a missing directory is not created yet (its
+ * parent must exist); as_user true (.after_fork) checks everything.
+ * Any other user cannot switch: it gets every check at the start,
+ * before nbdkit forks.  0, or -1 after nbdkit_error naming
+ * state-dir= and the fix.
+ */
+extern int marker_check_dir (bool as_user);
+
+/* Write (atomically) "pid=OUR PID" and "target=TARGET".  Checks the
+ * directory first as marker_check_dir (true) does.  0, or -1 with a
+ * reason.
  */
 extern int marker_write (const char *target, char *reason, size_t len);
 

@@ -87,8 +87,8 @@ static int
 set_duration (uint64_t *dst, const char *key, const char *value)
 {
   if (parse_duration (value, dst) == -1 || *dst == 0) {
-    nbdkit_error ("%s: cannot parse '%s': expected a non-zero duration, %s",
-                  key, value, DURATION_SYNTAX);
+    nbdkit_error ("%s=%s: expected a duration above 0: " DURATION_SYNTAX,
+                  key, value);
     return -1;
   }
   return 1;
@@ -157,17 +157,21 @@ vmdisk_quiesce_config_complete (void)
                   "without libvirt");
     return -1;
   }
+  /* uri= is only the connection on which domain= is looked up: the
+   * same advice whether agent-socket= is given or not.
+   */
+  if (uri && !domain) {
+    nbdkit_error ("uri= needs domain=: uri= names the libvirt connection "
+                  "on which the domain is looked up (agent-socket= does "
+                  "not use libvirt: drop uri= with agent-socket=)");
+    return -1;
+  }
   if (!domain && !agent_socket) {
-    if (uri || nr_mountpoints) {
-      nbdkit_error ("%s= needs domain= or agent-socket=",
-                    uri ? "uri" : "mountpoint");
+    if (nr_mountpoints) {
+      nbdkit_error ("mountpoint= needs domain= or agent-socket=");
       return -1;
     }
     return 0;
-  }
-  if (uri && !domain) {
-    nbdkit_error ("uri= needs domain= (agent-socket= does not use libvirt)");
-    return -1;
   }
   if (frozen_max < freeze_timeout) {
     nbdkit_error ("frozen-max= must be at least freeze-timeout= (the "
@@ -178,7 +182,8 @@ vmdisk_quiesce_config_complete (void)
   if (state_dir == NULL && (state_dir = marker_default_dir ()) == NULL)
     return -1;
   if (marker_init (state_dir, domain ? "domain" : "socket",
-                   domain ? domain : agent_socket) == -1)
+                   domain ? domain : agent_socket) == -1 ||
+      marker_check_dir (false) == -1)
     return -1;
   guard_configure (&(struct guard_config) {
       .backend = domain ? qga_libvirt_backend (uri, domain, set_agent_timeout)
@@ -199,7 +204,11 @@ vmdisk_quiesce_config_complete (void)
 int
 vmdisk_quiesce_after_fork (void)
 {
-  return configured ? guard_start () : 0;
+  if (!configured)
+    return 0;
+  if (marker_check_dir (true) == -1)  /* now as nbdkit -u's user */
+    return -1;
+  return guard_start ();
 }
 
 void

@@ -108,7 +108,9 @@ vmdisk_config (const char *key, const char *value)
   }
   help_param_names (names, sizeof names);
   nbdkit_error ("unknown parameter '%s': vmdisk takes %s (see: nbdkit "
-                "vmdisk --help)", key, names);
+                "vmdisk --help); the fleece filter's parameters are listed "
+                "by nbdkit --filter=fleece vmdisk --help and in "
+                "nbdkit-fleece-filter(1)", key, names);
   return -1;
 }
 

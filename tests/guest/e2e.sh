@@ -11,8 +11,9 @@
 #   e2e_log                      print the section since the mark
 #   e2e_log_wait REGEX [SECONDS] wait for a line of the section (bounded;
 #                                returns 1 after printing FAIL)
-#   e2e_hold                     open a connection to the snapshot export
-#                                and keep it open, so that the following
+#   e2e_hold                     open a connection to the snapshot export,
+#                                take the snapshot (its first read) and
+#                                keep it open, so that the following
 #                                clients all join one generation (sets
 #                                E2E_DESC, its export description)
 #   e2e_hold_open, e2e_hold_wait [SECONDS]   the same in two halves, for
@@ -33,6 +34,7 @@
 #                                on the disk (default 0); E2E_VERIFY_OPTS:
 #                                options for verify-backup.sh
 #   e2e_description URI          the export description nbdinfo reports
+#                                (it takes no snapshot: $SNAPDESC does)
 #   e2e_partition DISK           MBR: vda1 = 1 MiB + 192 MiB (the test's
 #                                ext4), vda2 = 194 MiB + 62 MiB (spare, for
 #                                a raw I/O outside the filesystem); sets
@@ -167,10 +169,9 @@ e2e_hold_open ()
   mkfifo "$tmpdir/hold.fifo"
   /usr/bin/python3 -c '
 import nbd, sys
-h = nbd.NBD()
-h.set_full_info(True)
-h.connect_uri(sys.argv[1])
-print(h.get_export_description(), flush=True)
+from nbdcheck import open_snapshot
+h, d = open_snapshot(sys.argv[1])       # its first read takes it
+print(d, flush=True)
 sys.stdin.read()
 h.shutdown()
 ' "nbd+unix:///snapshot?socket=$E2E_SOCK" \
