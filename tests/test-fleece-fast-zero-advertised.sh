@@ -69,6 +69,7 @@ before = live.pread(4 * B, 0)
 
 snap = connect("snapshot")
 check_adv(snap, "snapshot", True, "(its first connection)")
+snap.pread(512, 0)                         # the first read takes it
 live2 = connect("")
 check_adv(live2, "", expect_live, "with a snapshot active")
 snap2 = connect("snapshot")
