@@ -26,7 +26,9 @@ if [ -z "${FLEECE_BUILDDIR:-}" ]; then
 fi
 keep=${FLEECE_DEMO_DIR:-/var/tmp/nbdkit-fleece-demo}
 
-export abs_top_builddir=$FLEECE_BUILDDIR srcdir=$src/tests
+# The environment tests/Makefile.am's TESTS_ENVIRONMENT gives every test.
+export abs_top_builddir=$FLEECE_BUILDDIR abs_top_srcdir=$src \
+       abs_builddir=$FLEECE_BUILDDIR/tests srcdir=$src/tests LIBNBD_DEBUG=0
 source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"

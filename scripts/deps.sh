@@ -22,6 +22,8 @@ packages=(
   python3-libnbd
   qemu-utils
   e2fsprogs
+  # tests/test-docs-backup-script.sh: the backup script of docs/deployment.md
+  jq
   # scripts/check-sanitizers.sh, fuzz/run.sh and the TLS test
   clang
   gnutls-bin

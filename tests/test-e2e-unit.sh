@@ -8,7 +8,8 @@
 # run here: nbdkit forks once it is listening (Type=forking) and writes
 # the PIDFile; the socket ends up 0660 root:libvirt-qemu; the live
 # export serves the disk; the snapshot export exists, and with no such
-# domain its description says crash-consistent and names the domain.
+# domain its description says crash-consistent and names the domain;
+# the control socket is 0600 and answers.
 source "$srcdir/functions.sh"
 requires systemd-analyze --version
 requires nbdkit --version
@@ -68,3 +69,13 @@ desc=$($SNAPDESC "nbd+unix:///snapshot?socket=$sock")
 echo "snapshot: $desc"
 grep -q "crash-consistent: .*'$inst'" <<<"$desc" ||
   { echo "$0: FAIL: unexpected snapshot description" >&2; exit 1; }
+
+# The control socket that docs/deployment.md's backup script uses.
+ctl="$tmpdir/run/$inst.ctl"
+perm=$(stat -c '%a %U' "$ctl")
+[ "$perm" = "600 root" ] ||
+  { echo "$0: FAIL: control socket is '$perm', want '600 root'" >&2; exit 1; }
+"$abs_top_builddir/tools/fleecectl/fleecectl" --socket "$ctl" --json status |
+  grep -q '"ok":true' ||
+  { echo "$0: FAIL: no status from the control socket $ctl" >&2; exit 1; }
+echo "control socket: $perm, answers status"
