@@ -267,3 +267,14 @@ conn_exchange (struct conn *c, const char *request)
   }
   return line;
 }
+
+void
+conn_close (struct conn *c)
+{
+  if (c->fd >= 0)
+    close (c->fd);
+  c->fd = -1;
+  free (c->buf);
+  c->buf = NULL;
+  c->len = c->cap = 0;
+}

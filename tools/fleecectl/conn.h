@@ -38,6 +38,9 @@ extern void conn_open (struct conn *c, const char *path, double timeout);
  */
 extern char *conn_exchange (struct conn *c, const char *request);
 
+/* Close the connection and free what it holds. */
+extern void conn_close (struct conn *c);
+
 /* Quote a reply that is no control reply (not JSON, or no "ok") and
  * exit with EXIT_USAGE: PATH is not a control socket.
  */

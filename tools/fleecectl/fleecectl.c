@@ -98,8 +98,11 @@ main (int argc, char **argv)
 {
   struct options o = { .interval = 1, .timeout = DEFAULT_TIMEOUT };
   struct conn c = { .fd = -1 };
+  int st;
 
   parse_args (argc, argv, &o);
   conn_open (&c, o.socket, o.timeout);
-  return o.watch ? watch (&o, &c) : once (&o, &c);
+  st = o.watch ? watch (&o, &c) : once (&o, &c);
+  conn_close (&c);
+  return st;
 }
