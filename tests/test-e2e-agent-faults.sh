@@ -42,10 +42,14 @@ e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
   delay-trim=30 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
 e2e_boot
 
-# fault MODE: start /qga-fault.sh MODE in the guest, detached.
+# fault MODE: start /qga-fault.sh MODE in the guest, detached; for hang
+# and vanish, tell it to act only once the guest-exec has returned.
 fault ()
 {
   guest_exec setsid sh -c "/qga-fault.sh $1 > /run/qga-fault.out 2>&1 &"
+  case $1 in
+    hang|vanish) e2e_mailbox_wait ARMED; e2e_mailbox_send GO ;;
+  esac
 }
 
 # crash_snapshot LABEL: take a snapshot that must be crash-consistent

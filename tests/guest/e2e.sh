@@ -41,9 +41,10 @@
 #                                E2E_FS_OFFSET
 #   e2e_mailbox_wait STATE [SECONDS]   wait until /qga-fault.sh in the
 #                                guest has posted STATE (bounded)
-#   e2e_mailbox_post WORD        post WORD (RESUME) to /qga-fault.sh
-#                                through the live export, and wait until
-#                                it has posted DONE
+#   e2e_mailbox_send WORD        post WORD (GO) to /qga-fault.sh
+#                                through the live export
+#   e2e_mailbox_post WORD        the same (RESUME), then wait until it
+#                                has posted DONE
 #   e2e_slow_trim                trim 1 MiB of vda2 from a second client
 #                                of the live export, and wait until
 #                                nbdkit's delay filter (below fleece,
@@ -331,10 +332,15 @@ e2e_mailbox_wait ()
   e2e_fail "the guest's qga-fault.sh did not post $1 within ${2:-30} s"
 }
 
-e2e_mailbox_post ()
+e2e_mailbox_send ()
 {
   nbdsh -u "nbd+unix:///?socket=$E2E_SOCK" -c "
 h.pwrite(b'$1\n'.ljust(512, b'\0'), $E2E_MAILBOX + 512)
 h.flush()"
+}
+
+e2e_mailbox_post ()
+{
+  e2e_mailbox_send "$1"
   e2e_mailbox_wait DONE
 }

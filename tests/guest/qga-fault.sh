@@ -7,6 +7,10 @@
 #                                the host says RESUME, then continue it
 #   /qga-fault.sh vanish         kill qemu-ga (SIGKILL) and keep init from
 #                                restarting it until the host says RESUME
+# Both post ARMED and wait for the host's GO before they act: the
+# guest-exec that started them polls qemu-ga for its exit status, and a
+# fault made while it still does failed that call (a race the test lost
+# in 1 of 3 runs).
 #   /qga-fault.sh vanish-frozen  wait until qemu-ga has frozen the
 #                                filesystems, then kill it (SIGKILL) while
 #                                they are frozen; init restarts it after
@@ -30,10 +34,10 @@ post ()
     dd of="$dev" bs=512 count=1 conv=sync oflag=direct 2>/dev/null
 }
 
-wait_resume ()
+wait_for ()                     # WORD: until the host posts it
 {
   until dd if="$dev" bs=512 skip=1 count=1 iflag=direct 2>/dev/null |
-          grep -q '^RESUME'; do
+          grep -q "^$1"; do
     sleep 0.2
   done
 }
@@ -45,17 +49,21 @@ dd if=/dev/zero of="$dev" bs=512 seek=1 count=1 oflag=direct 2>/dev/null
 
 case "${1:-}" in
   hang)
+    post ARMED
+    wait_for GO
     pid=$(agent)
     kill -STOP "$pid"
     post HUNG
-    wait_resume
+    wait_for RESUME
     kill -CONT "$pid"
     ;;
   vanish)
+    post ARMED
+    wait_for GO
     touch /run/qga-hold
     kill -KILL "$(agent)"
     post GONE
-    wait_resume
+    wait_for RESUME
     rm -f /run/qga-hold
     ;;
   vanish-frozen)
