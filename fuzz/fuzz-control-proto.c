@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: libFuzzer target for the control protocol parser
- * (filters/fleece/control-proto.c): one request line from a control
- * client, then the reply line the server would send for it.  Checks
+/* nbdkit-fleece: libFuzzer target for the control protocol core
+ * (filters/fleece/control/: proto.c and json.c, nothing else of the
+ * filter): one request line from a control client, then the reply
+ * line the server would send for it.  Checks
  * beyond "no crash": an invalid request has an error code, and every
  * reply is one line ending in a single newline, holding one JSON
- * object that both control-json.c (RFC 8259, no repeated names) and
+ * object that both control_json_scan (RFC 8259, no repeated names) and
  * json-c (strict, valid UTF-8) accept: the echoed id text and quoted
  * names must never break the reply.
  */
@@ -16,8 +17,8 @@
 
 #include <json-c/json.h>
 
-#include "control-json.h"
-#include "control-proto.h"
+#include "control/json.h"
+#include "control/proto.h"
 
 /* The reply is one JSON object on one line. */
 static void

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for the filter's parameter parsing
- * (filters/fleece/params.c params_config, and through it quiesce.c
- * and control.c): "KEY=VALUE" as nbdkit would pass it.  The first
- * byte picks one of the filter's keys (or takes the key from the input
- * up to '=', for unknown keys).  Only .config is fuzzed:
+ * (filters/fleece/params.c params_config, and through it the
+ * quiesce and control parameters): "KEY=VALUE" as nbdkit would pass
+ * it.  The first byte picks one of the filter's keys (or takes the key
+ * from the input up to '=', for unknown keys).  Only .config is fuzzed:
  * params_complete checks paths on the real filesystem.  Values are
  * copied into static storage because params.c keeps pointers to them
  * (nbdkit's own strings live as long as the process).

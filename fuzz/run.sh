@@ -36,16 +36,13 @@ sources_for ()
     qga-reply) echo plugins/vmdisk/qga-reply.c ;;
     params) echo filters/fleece/params.c filters/fleece/quiesce.c \
                  filters/fleece/quiesce-marker.c common/utils/proc-alive.c \
-                 filters/fleece/control.c common/utils/parse-duration.c \
+                 filters/fleece/control/control.c \
+                 common/utils/parse-duration.c \
                  common/utils/parent-dir.c \
                  fuzz/stubs.c fuzz/stub-control-serve.c ;;
-    control-proto) echo filters/fleece/control-proto.c \
-                        filters/fleece/control-json.c \
-                        filters/fleece/quiesce.c \
-                        filters/fleece/quiesce-marker.c \
-                        common/utils/proc-alive.c \
-                        common/utils/parent-dir.c \
-                        common/utils/parse-duration.c fuzz/stubs.c ;;
+    # The protocol core alone: it needs nothing but json-c.
+    control-proto) echo filters/fleece/control/proto.c \
+                        filters/fleece/control/json.c ;;
     *) echo "fuzz/run.sh: unknown target $1" >&2; exit 1 ;;
   esac
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test-control-json: control_json_scan (filters/fleece/control-json.c)
+/* test-control-json: control_json_scan (filters/fleece/control/json.c)
  * on the texts that json-c gets wrong for the control protocol
  * (issue 12, defect 16): what it accepts beyond RFC 8259, repeated
  * member names at any depth, and the exact text of a member.
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "control-json.h"
+#include "control/json.h"
 
 static int failures;
 

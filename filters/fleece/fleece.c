@@ -36,7 +36,7 @@
 #include "access.h"
 #include "cbw.h"
 #include "cleanup.h"
-#include "control.h"
+#include "control/control.h"
 #include "fleece.h"
 #include "params.h"
 #include "progress.h"

@@ -20,7 +20,7 @@
 
 #include "access.h"
 #include "cleanup.h"
-#include "control.h"
+#include "control/control.h"
 #include "fleece.h"
 #include "ispowerof2.h"
 #include "monotime.h"

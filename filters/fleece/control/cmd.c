@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: running control commands (see control-cmd.h).
+/* nbdkit-fleece: running control commands (see cmd.h).
  *
- * Each command is one call into snapshot.c; its outcome becomes one
- * reply.  Errors: snapshot-begin failing is "snapshot-failed" with
- * the lifecycle's reason, or "not-consistent" when quiesce=require
- * refuses to adopt an active crash-consistent snapshot; snapshot-end
- * with nothing active is "not-active".  Every command that changes
+ * Each command is one call into the snapshot lifecycle (snapshot.h);
+ * its outcome becomes one reply.  Errors: snapshot-begin failing is
+ * "snapshot-failed" with the lifecycle's reason, or "not-consistent"
+ * when quiesce=require refuses to adopt an active crash-consistent
+ * snapshot; snapshot-end with nothing active is "not-active".  Every command that changes
  * state is logged with nbdkit_debug.  No state of its own, no locks.
  */
 #include <config.h>
@@ -18,12 +18,14 @@
 
 #include <nbdkit-filter.h>
 
-#include "control-cmd.h"
-#include "control-proto.h"
+#include "cmd.h"
 #include "fleece.h"
 #include "progress.h"
+#include "proto.h"
+#include "quiesce.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "status.h"
 #include "store.h"
 
 /* The members of a snapshot-begin reply beyond generation and
@@ -45,6 +47,19 @@ begun_fill (json_object *r, const struct snapshot_begun *b)
                                  : json_object_new_string (b->reason));
 }
 
+/* The filter's quiesce= mode for the protocol's "quiesce". */
+static enum quiesce_mode
+mode_of (enum control_quiesce q)
+{
+  switch (q) {
+  case CONTROL_QUIESCE_AUTO: return QUIESCE_AUTO;
+  case CONTROL_QUIESCE_REQUIRE: return QUIESCE_REQUIRE;
+  case CONTROL_QUIESCE_OFF: return QUIESCE_OFF;
+  case CONTROL_QUIESCE_DEFAULT: break;
+  }
+  return QUIESCE_DEFAULT;
+}
+
 static char *
 run_begin (const struct control_request *req)
 {
@@ -53,7 +68,8 @@ run_begin (const struct control_request *req)
   char why[512];
   int e;
 
-  e = snapshot_begin (req->quiesce, req->fresh, &b, why, sizeof why);
+  e = snapshot_begin (mode_of (req->quiesce), req->fresh, &b,
+                      why, sizeof why);
   if (e != 0) {
     nbdkit_debug ("fleece: control: snapshot-begin failed: %s", why);
     return control_error_line (req->id, e == SNAPSHOT_NOT_CONSISTENT ?

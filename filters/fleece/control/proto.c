@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: the control protocol, without I/O (see control-proto.h).
+/* nbdkit-fleece: the control protocol, without I/O (see proto.h).
  *
  * A request is one line holding one JSON object, parsed strictly:
  * json-c (JSON_TOKENER_STRICT, valid UTF-8) makes the values, and
- * control-json.c checks the text against RFC 8259 itself, refuses a
- * member name given twice at any depth, and finds the exact text of
- * "id".  Members: "command" (required string), "id" (any value,
+ * control_json_scan (json.h) checks the text against RFC 8259 itself,
+ * refuses a member name given twice at any depth, and finds the exact
+ * text of "id".  Members: "command" (required string), "id" (any value,
  * echoed exactly as written), "quiesce" and "fresh" (snapshot-begin
  * only).  Any other member is a bad-request, so a typo never silently
  * changes a command.  Blank lines are ignored (no reply).
@@ -25,8 +25,8 @@
 
 #include <json-c/json.h>
 
-#include "control-json.h"
-#include "control-proto.h"
+#include "json.h"
+#include "proto.h"
 
 static void __attribute__ ((format (printf, 3, 4)))
 invalid (struct control_request *req, const char *code, const char *fmt,
@@ -113,14 +113,36 @@ quote_len (const char *s)
   return len;
 }
 
-static const struct {
+/* The names a request may give, with their values. */
+struct name {
   const char *name;
-  enum control_command command;
-} commands[] = {
+  int value;
+};
+#define NAMES(t) (t), sizeof (t) / sizeof (t)[0]
+
+static const struct name commands[] = {
   { "snapshot-begin", CONTROL_BEGIN },
   { "snapshot-end", CONTROL_END },
   { "status", CONTROL_STATUS },
 };
+
+static const struct name modes[] = {           /* "quiesce" */
+  { "auto", CONTROL_QUIESCE_AUTO },
+  { "require", CONTROL_QUIESCE_REQUIRE },
+  { "off", CONTROL_QUIESCE_OFF },
+};
+
+/* name's value in table[0..n), or none if it is not there. */
+static int
+lookup (const struct name *table, size_t n, const char *name, int none)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (strcmp (name, table[i].name) == 0)
+      return table[i].value;
+  return none;
+}
 
 /* Any member other than command, id, quiesce and fresh?  Its name or
  * NULL.
@@ -137,24 +159,13 @@ unknown_member (json_object *obj)
   return NULL;
 }
 
-static enum control_command
-lookup_command (const char *name)
-{
-  size_t i;
-
-  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp (name, commands[i].name) == 0)
-      return commands[i].command;
-  return CONTROL_NONE;
-}
-
 /* Check the members of the request object and fill req. */
 static void
 parse_members (json_object *obj, struct control_request *req)
 {
   json_object *cmd = NULL, *q = NULL;
   const char *bad = unknown_member (obj);
-  int m;
+  enum control_quiesce m;
 
   if (bad != NULL)
     invalid (req, "bad-request", "unknown member \"%.*s\": "
@@ -162,8 +173,9 @@ parse_members (json_object *obj, struct control_request *req)
   else if (!json_object_object_get_ex (obj, "command", &cmd) ||
            !json_object_is_type (cmd, json_type_string))
     invalid (req, "bad-request", "\"command\" must be a string");
-  else if ((req->command = lookup_command (json_object_get_string (cmd)))
-           == CONTROL_NONE)
+  else if ((req->command = lookup (NAMES (commands),
+                                   json_object_get_string (cmd),
+                                   CONTROL_NONE)) == CONTROL_NONE)
     invalid (req, "unknown-command", "unknown command \"%.*s\": "
              "expected snapshot-begin, snapshot-end or status",
              quote_len (json_object_get_string (cmd)),
@@ -174,7 +186,8 @@ parse_members (json_object *obj, struct control_request *req)
     invalid (req, "bad-request", "\"quiesce\" is only allowed with "
              "snapshot-begin");
   else if (!json_object_is_type (q, json_type_string) ||
-           (m = quiesce_parse_mode (json_object_get_string (q))) < 0)
+           (m = lookup (NAMES (modes), json_object_get_string (q),
+                        CONTROL_QUIESCE_DEFAULT)) == CONTROL_QUIESCE_DEFAULT)
     invalid (req, "bad-request", "\"quiesce\" must be \"auto\", "
              "\"require\" or \"off\"");
   else
@@ -183,8 +196,8 @@ parse_members (json_object *obj, struct control_request *req)
 
 /* The reply echoes the id's own text (raw[0..raw_len)): json-c's
  * value of it (id) is given a serializer that writes that text.  A
- * CR or LF in it can only be white space (control-json.c refuses them
- * in strings); each becomes a space, so the reply stays one line.
+ * CR or LF in it can only be white space (control_json_scan refuses
+ * them in strings); each becomes a space, so the reply stays one line.
  * Returns the new reference to id, or NULL for JSON null.
  */
 static json_object *
@@ -230,7 +243,7 @@ control_parse (const char *line, size_t len, struct control_request *req)
 
   memset (req, 0, sizeof *req);
   req->command = CONTROL_NONE;
-  req->quiesce = QUIESCE_DEFAULT;
+  req->quiesce = CONTROL_QUIESCE_DEFAULT;
   if (len > 0 && line[len - 1] == '\r')
     len--;
   if (blank (line, len))

@@ -7,11 +7,13 @@
  * PROTOCOL).  It calls only snapshot_begin/snapshot_end/
  * snapshot_status (snapshot.h) and the stats/store getters.
  *
- * Files: control.c (parameters, the socket file, the thread),
- * control-peer.c (peer credentials), control-server.c (the poll loop
- * and client buffers), control-cmd.c (running commands),
- * control-proto.c, control-json.c and control-status.c (parsing
- * requests and building replies, no I/O).
+ * This header is the unit's whole interface to the filter.  Inside
+ * filters/fleece/control/: control.c (parameters, the socket file, the
+ * thread), peer.c (peer credentials), server.c (the poll loop and
+ * client buffers), cmd.c (running commands), status.c (the status
+ * figures in replies), and the protocol core, proto.c and json.c
+ * (parsing requests and building replies: no I/O, no state, nothing
+ * of the filter), a library of its own that the fuzzer links alone.
  */
 #ifndef FLEECE_CONTROL_H
 #define FLEECE_CONTROL_H

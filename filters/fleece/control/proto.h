@@ -11,12 +11,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include <json-c/json.h>
-
-#include "quiesce.h"
-#include "snapshot.h"
 
 /* The longest request line accepted, without its newline. */
 #define CONTROL_LINE_MAX (64 * 1024)
@@ -29,10 +25,21 @@ enum control_command {
   CONTROL_STATUS,
 };
 
+/* snapshot-begin's "quiesce": the protocol's own names for the modes,
+ * so that the core depends on nothing of the filter (the command
+ * runner maps them to the filter's quiesce= modes).
+ */
+enum control_quiesce {
+  CONTROL_QUIESCE_DEFAULT,      /* not given: as configured */
+  CONTROL_QUIESCE_AUTO,
+  CONTROL_QUIESCE_REQUIRE,
+  CONTROL_QUIESCE_OFF,
+};
+
 struct control_request {
   enum control_command command;
   json_object *id;              /* owned (may be NULL: JSON null) */
-  enum quiesce_mode quiesce;    /* snapshot-begin; QUIESCE_DEFAULT */
+  enum control_quiesce quiesce; /* snapshot-begin */
   bool fresh;                   /* snapshot-begin: end the active one */
   const char *error_code;       /* CONTROL_INVALID: a static string */
   char error_message[256];
@@ -58,31 +65,5 @@ extern char *control_error_line (json_object *id, const char *code,
 
 /* Serialise reply plus "\n" and release reply.  malloc'd or NULL. */
 extern char *control_reply_line (json_object *reply);
-
-/* The figures behind a status reply, gathered by the caller
- * (durations in nanoseconds).
- */
-struct control_figures {
-  struct snapshot_status snap;
-  uint64_t copy_count, copy_mean_ns, copy_p99_ns, bytes_copied;
-  uint64_t live_writes, live_mean_ns, live_p99_ns;
-  uint64_t bytes_read;
-  bool data_known;              /* data_bytes measured (progress.h) */
-  uint64_t data_bytes;
-  uint64_t store_bytes;
-  uint64_t store_limit;         /* 0: no cap */
-  uint32_t block_size;
-  uint64_t pin_max_age_ns;      /* 0: never */
-};
-
-/* Add the status members to reply.  0, or -1 on allocation failure. */
-extern int control_status_fill (json_object *reply,
-                                const struct control_figures *f);
-
-/* Add "generation" and, if known, "description" (snapshot-begin and
- * snapshot-end replies).  0 or -1.
- */
-extern int control_generation_fill (json_object *reply, uint64_t generation,
-                                    const char *description);
 
 #endif /* FLEECE_CONTROL_PROTO_H */

@@ -2,8 +2,9 @@
 /* nbdkit-fleece: the control socket's server thread.
  *
  * One thread polls the listening socket, a wake-up eventfd and every
- * client.  control.c creates the socket and the eventfd, starts the
- * thread with control_serve and stops it by writing to the eventfd.
+ * client.  control_start and control_stop (control.h) create the
+ * socket and the eventfd, start the thread with control_serve and stop
+ * it by writing to the eventfd.
  */
 #ifndef FLEECE_CONTROL_SERVER_H
 #define FLEECE_CONTROL_SERVER_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: the members of a status reply (see control-proto.h
- * and nbdkit-fleece-filter(1), PROTOCOL).
+/* nbdkit-fleece: the members of a status reply (see status.h and
+ * nbdkit-fleece-filter(1), PROTOCOL).
  *
  * Every member is always present, so a client can rely on the shape:
  * figures that belong to a snapshot are JSON null when the state is
@@ -17,7 +17,7 @@
 
 #include <json-c/json.h>
 
-#include "control-proto.h"
+#include "status.h"
 
 /* Add key: v, where v NULL means JSON null.  0 or -1. */
 static int
@@ -76,7 +76,7 @@ put_all (json_object *o, struct member *m, size_t n)
 }
 
 /* bytes-read over data-bytes, or over disk-size until data-bytes is
- * measured (progress.c); capped at 1.
+ * measured (progress.h); capped at 1.
  */
 static double
 progress (const struct control_figures *f)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: a control request's own text (see control-json.c).
+/* nbdkit-fleece: a control request's own text (see json.c).
  *
  * json-c turns a request into values but loses what the protocol
  * promises about the text: it accepts more than JSON (single quotes,

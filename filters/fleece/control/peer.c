@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: who may use the control socket (see control-server.h).
+/* nbdkit-fleece: who may use the control socket (see server.h).
  *
  * Per connection, by SO_PEERCRED: root, nbdkit's effective uid, and,
  * when the socket's mode gives its group write access, processes whose
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "control-server.h"
+#include "server.h"
 
 /* Is gid among the peer's supplementary groups (SO_PEERGROUPS)? */
 static bool

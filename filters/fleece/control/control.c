@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the control socket: parameters, the socket file, the
- * thread (see control.h).  The protocol is in
- * control-proto.c, commands in control-cmd.c, the poll loop in
- * control-server.c.
+ * thread (see control.h, which lists the unit's other files).
  *
  * The socket file: a stale socket left at PATH by a killed nbdkit (one
  * that refuses connections) is replaced; a live one, or anything that
@@ -17,7 +15,7 @@
  * stop it is removed if it is still ours (same inode).
  *
  * Permissions are checked twice: by the file mode, and per connection
- * by peer credentials (control-peer.c).
+ * by peer credentials (control_peer_allowed, server.h).
  *
  * Threads: the server thread is created in .after_fork and joined in
  * .cleanup after a write to its eventfd; a command in progress is
@@ -45,9 +43,9 @@
 #include <nbdkit-filter.h>
 
 #include "cleanup.h"
-#include "control-server.h"
 #include "control.h"
 #include "parent-dir.h"
+#include "server.h"
 
 static char *path;              /* control=, absolute; NULL: no socket */
 static mode_t mode = 0600;      /* control-mode= */

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: the control socket's server thread (see
- * control-server.h).
+/* nbdkit-fleece: the control socket's server thread (see server.h).
  *
  * One thread, one poll over: the wake-up eventfd (stop), the listening
  * socket, and up to CONTROL_MAX_CLIENTS clients.  Every socket is
@@ -16,7 +15,7 @@
  * are answered, an unterminated last line is dropped, and the
  * connection closes once its replies are written.
  *
- * Commands run in this thread, one at a time (control-cmd.c).
+ * Commands run in this thread, one at a time (cmd.h).
  * snapshot-begin may take up to quiesce-timeout while the guest is
  * frozen; meanwhile other control clients wait.  NBD traffic never
  * waits for this thread.  No locks: all state here is the thread's.
@@ -34,9 +33,9 @@
 
 #include <nbdkit-filter.h>
 
-#include "control-cmd.h"
-#include "control-proto.h"
-#include "control-server.h"
+#include "cmd.h"
+#include "proto.h"
+#include "server.h"
 
 #define OUT_MAX (4 * 1024 * 1024)
 

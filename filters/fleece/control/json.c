@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: a control request's own text (see control-json.h).
+/* nbdkit-fleece: a control request's own text (see json.h).
  *
  * One recursive descent over the text, by the grammar of RFC 8259
  * and nothing more: strings in double quotes with no raw control
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control-json.h"
+#include "json.h"
 
 struct name {
   size_t off, len;              /* unescaped, in scan.names */
