@@ -140,7 +140,7 @@ stage_asan ()
 stage_tsan ()
 (
   build _build-tsan gcc "-fsanitize=thread -g -O1 $no_trunc" \
-    common/utils plugins/vmdisk filters/fleece
+    common/utils plugins/vmdisk filters/fleece/control filters/fleece
   make -s -C _build-tsan/tests test-fleece-stress > /dev/null
   earlyinit _build-tsan
   FLEECE_WRAP=tsan FLEECE_REPORT_DIR="$reports" \
@@ -163,7 +163,8 @@ valgrind_tests="test-fleece-content.sh test-fleece-extents.sh
 
 stage_valgrind ()
 (
-  build _build-plain gcc "-g -O1 $no_trunc" common/utils plugins/vmdisk filters/fleece
+  build _build-plain gcc "-g -O1 $no_trunc" common/utils plugins/vmdisk \
+    filters/fleece/control filters/fleece
   FLEECE_WRAP=valgrind FLEECE_REPORT_DIR="$reports" \
     make -C _build-plain/tests -j"$jobs" check TESTS="$(echo $valgrind_tests)" |
       grep -E '^(PASS|FAIL|ERROR|# )' || true
