@@ -24,7 +24,7 @@ cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
         -Wno-unused-parameter
         -I"$out"
         -I"$top/common/include" -I"$top/common/utils"
-        -I"$top/filters/fleece" -I"$top/plugins/vmdisk"
+        -I"$top/common/quiesce" -I"$top/filters/fleece"
         $(pkg-config --cflags nbdkit json-c))
 libs=($(pkg-config --libs json-c) -ldl -pthread)
 
@@ -33,9 +33,9 @@ sources_for ()
 {
   case "$1" in
     duration) echo common/utils/parse-duration.c ;;
-    qga-reply) echo plugins/vmdisk/qga-reply.c ;;
+    qga-reply) echo common/quiesce/agent-reply.c ;;
     params) echo filters/fleece/params.c filters/fleece/quiesce.c \
-                 filters/fleece/quiesce-marker.c common/utils/proc-alive.c \
+                 filters/fleece/quiesce-marker.c common/quiesce/proc-alive.c \
                  filters/fleece/control.c common/utils/parse-duration.c \
                  common/utils/parent-dir.c \
                  fuzz/stubs.c fuzz/stub-control-serve.c ;;
@@ -43,7 +43,7 @@ sources_for ()
                         filters/fleece/control-json.c \
                         filters/fleece/quiesce.c \
                         filters/fleece/quiesce-marker.c \
-                        common/utils/proc-alive.c \
+                        common/quiesce/proc-alive.c \
                         common/utils/parent-dir.c \
                         common/utils/parse-duration.c fuzz/stubs.c ;;
     *) echo "fuzz/run.sh: unknown target $1" >&2; exit 1 ;;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the crash-recovery marker.
+/* nbdkit-fleece: quiesce, the crash-recovery marker.
  *
  * A small file in the state directory that exists while we may have a
  * guest frozen.  It outlives a crash (SIGKILL, abort), so the next
  * nbdkit for the same target finds it and thaws the guest.
- * Callers serialise (quiesce.c's mutex).
+ * Callers serialise (the guard holds its lock across every call).
  */
-#ifndef VMDISK_QUIESCE_MARKER_H
-#define VMDISK_QUIESCE_MARKER_H
+#ifndef QUIESCE_MARKER_H
+#define QUIESCE_MARKER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,4 +54,4 @@ extern int marker_find_stale (long *pid, char *target, size_t target_len);
 /* Release memory. */
 extern void marker_free (void);
 
-#endif /* VMDISK_QUIESCE_MARKER_H */
+#endif /* QUIESCE_MARKER_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the crash-recovery marker.
+/* nbdkit-fleece: quiesce, the crash-recovery marker.
  *
  * Design: the marker is DIR/KIND-KEY.frozen, one per target, so
  * several nbdkit instances for different guests share a directory.
@@ -7,7 +7,7 @@
  * freeze and removed after the thaw debt is paid; its presence at
  * start means an earlier run may have died with the guest frozen.
  * A marker whose pid is alive (not a zombie) and runs the same
- * program as we do (common/utils/proc-alive.h) belongs to another live
+ * program as we do (proc-alive.h) belongs to another live
  * instance and is left alone; a pid that is gone, a zombie, reused by
  * another program or by a process that started after the marker's
  * time= (markers of older versions have none), or equal to ours
@@ -18,7 +18,7 @@
  * not coordinated).  A host crash loses the marker, and the guest
  * with it.
  *
- * Locking: none; quiesce.c serialises every call.
+ * Locking: none; callers serialise every call (the guard does).
  */
 #include <config.h>
 
@@ -35,9 +35,9 @@
 
 #include <nbdkit-plugin.h>
 
-#include "qga-reply.h"
+#include "agent-reply.h"
 #include "proc-alive.h"
-#include "quiesce-marker.h"
+#include "marker.h"
 
 static char *dir, *path;
 
@@ -97,7 +97,7 @@ marker_init (const char *d, const char *kind, const char *key)
   return 0;
 }
 
-/* Check the state directory; see quiesce-marker.h for the rule.  The
+/* Check the state directory; see marker.h for the rule.  The
  * same function (and so the same words) for the start and for every
  * marker write: a directory refused when the marker is written would
  * make every snapshot crash-consistent.

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the quiesce guard: the thaw debt, the
+/* nbdkit-fleece: quiesce, the guard: the thaw debt, the
  * watchdog, crash recovery, and the provider table for the filter.
  */
-#ifndef VMDISK_QUIESCE_GUARD_H
-#define VMDISK_QUIESCE_GUARD_H
+#ifndef QUIESCE_GUARD_H
+#define QUIESCE_GUARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qga-backend.h"
+#include "backend.h"
 
 struct guard_config {
   const struct qga_backend *backend;
@@ -20,7 +20,7 @@ struct guard_config {
 
 /* From .config_complete, before any thread: copy the configuration
  * (the strings it points to must outlive the guard).  The marker
- * must already be initialised (quiesce-marker.h).
+ * must already be initialised (marker.h).
  */
 extern void guard_configure (const struct guard_config *cfg);
 
@@ -36,4 +36,4 @@ extern int guard_start (void);
  */
 extern unsigned guard_stop (void);
 
-#endif /* VMDISK_QUIESCE_GUARD_H */
+#endif /* QUIESCE_GUARD_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the quiesce guard (see quiesce-guard.h).
+/* nbdkit-fleece: quiesce, the guard (the contract is in guard.h).
  *
  * Design: this file keeps the safety promises; the backend only talks.
  *
@@ -60,9 +60,9 @@
 
 #include "cleanup.h"
 #include "monotime.h"
-#include "qga-reply.h"
-#include "quiesce-guard.h"
-#include "quiesce-marker.h"
+#include "agent-reply.h"
+#include "guard.h"
+#include "marker.h"
 #include "quiesce-provider.h"
 
 #define RETRY_MIN_NS NS_PER_SEC
