@@ -3,9 +3,12 @@
  *
  * Design: the marker is DIR/KIND-KEY.frozen, one per target, so
  * several nbdkit instances for different guests share a directory.
- * It is written (to a temporary name, then renamed) before every
- * freeze and removed after the thaw debt is paid; its presence at
- * start means an earlier run may have died with the guest frozen.
+ * It is written before every freeze and removed after the thaw debt
+ * is paid; its presence at start means an earlier run may have died
+ * with the guest frozen.  Write discipline: a temporary name, fsync,
+ * rename, fsync of the directory, so that the marker exists, complete,
+ * on disk before the freeze is sent (a reader never sees half of it);
+ * a removal is followed by an fsync of the directory too.
  * A marker whose pid is alive (not a zombie) and runs the same
  * program as we do (proc-alive.h) belongs to another live
  * instance and is left alone; a pid that is gone, a zombie, reused by
@@ -177,6 +180,22 @@ marker_check_dir (bool as_user)
   return 0;
 }
 
+/* fsync the state directory, so that a renamed or removed marker is
+ * durable.  0, or -1 (errno set).
+ */
+static int
+sync_dir (void)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = fd >= 0 ? fsync (fd) : -1;
+  int err = errno;
+
+  if (fd >= 0)
+    close (fd);
+  errno = err;
+  return r;
+}
+
 int
 marker_write (const char *target, char *reason, size_t len)
 {
@@ -202,7 +221,14 @@ marker_write (const char *target, char *reason, size_t len)
   proc_alive_format_utc (time (NULL), when, sizeof when);
   fprintf (fp, "pid=%ld\ntarget=%s\ntime=%s\n", (long) getpid (), target,
            when);
-  if (fclose (fp) == EOF || rename (tmp, path) == -1) {
+  if (fflush (fp) == EOF || fsync (fd) == -1) {
+    int err = errno;
+    fclose (fp);
+    errno = err;
+    fp = NULL;
+  }
+  if (fp == NULL || fclose (fp) == EOF || rename (tmp, path) == -1 ||
+      sync_dir () == -1) {
     qga_reasonf (reason, len, "cannot write the crash-recovery marker %s: "
                  "%m (fix state-dir=)", path);
     unlink (tmp);
@@ -214,8 +240,12 @@ marker_write (const char *target, char *reason, size_t len)
 void
 marker_remove (void)
 {
-  if (path && unlink (path) == -1 && errno != ENOENT)
+  if (path == NULL)
+    return;
+  if (unlink (path) == -1 && errno != ENOENT)
     nbdkit_debug ("vmdisk: cannot remove %s: %m", path);
+  else if (sync_dir () == -1)
+    nbdkit_debug ("vmdisk: fsync of the state directory %s: %m", dir);
 }
 
 /* The marker for reading, or NULL.  Never blocks: a FIFO put in its

@@ -36,13 +36,17 @@ extern int marker_init (const char *dir, const char *kind, const char *key);
  */
 extern int marker_check_dir (bool as_user);
 
-/* Write (atomically) "pid=OUR PID" and "target=TARGET".  Checks the
- * directory first as marker_check_dir (true) does.  0, or -1 with a
- * reason.
+/* Write (atomically: a temporary file, fsync, rename, fsync of the
+ * directory) "pid=OUR PID", "target=TARGET" and "time=NOW".  Checks
+ * the directory first as marker_check_dir (true) does.  0, or -1 with
+ * a reason: then no freeze may be sent.
  */
 extern int marker_write (const char *target, char *reason, size_t len);
 
-/* Remove the marker (no error if absent). */
+/* Remove the marker (no error if absent) and fsync the directory;
+ * a failure is only logged (debug): the marker then stays, and the
+ * next start thaws once more, which is harmless.
+ */
 extern void marker_remove (void);
 
 /* 1 if a marker exists that a dead process left (its pid no longer
