@@ -9,8 +9,10 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "quiesce-provider.h"
 
 struct guard_config {
+  const char *name;             /* for messages: "vmdisk", "fleece" */
   const struct qga_backend *backend;
   char *const *mountpoints;     /* NULL-terminated; empty: all */
   size_t nr_mountpoints;
@@ -23,6 +25,12 @@ struct guard_config {
  * must already be initialised (marker.h).
  */
 extern void guard_configure (const struct guard_config *cfg);
+
+/* The provider table (common/include/quiesce-provider.h) through
+ * which the guard is driven: the one the plugin exports, or, for a
+ * component that links the guard itself, its own.
+ */
+extern const struct fleece_quiesce_provider *guard_provider (void);
 
 /* From .after_fork: look for a marker left by a dead earlier run (the
  * watchdog then checks and thaws the guest), start the watchdog.

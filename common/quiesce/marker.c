@@ -3,23 +3,30 @@
  *
  * Design: the marker is DIR/KIND-KEY.frozen, one per target, so
  * several nbdkit instances for different guests share a directory.
- * It is written before every freeze and removed after the thaw debt
- * is paid; its presence at start means an earlier run may have died
- * with the guest frozen.  Write discipline: a temporary name, fsync,
+ * One format for every backend: "pid=", "target=", "time=" (written
+ * before the freeze), then, for a backend that spawns the freeze (the
+ * command), "freeze-pid=", "freeze-ticks=" and "freeze-where=".  It is
+ * written before every freeze and removed after the thaw debt is
+ * paid; its presence at start means an earlier run may have died with
+ * the guest frozen.  Write discipline: a temporary name, fsync,
  * rename, fsync of the directory, so that the marker exists, complete,
  * on disk before the freeze is sent (a reader never sees half of it);
- * a removal is followed by an fsync of the directory too.
- * A marker whose pid is alive (not a zombie) and runs the same
- * program as we do (proc-alive.h) belongs to another live
- * instance and is left alone; a pid that is gone, a zombie, reused by
- * another program or by a process that started after the marker's
- * time= (markers of older versions have none), or equal to ours
- * (containers reuse pids) is dead.
+ * a removal is followed by an fsync of the directory too.  A write
+ * never replaces another live instance's marker.
  *
- * Not handled: two live nbdkit instances for one target (the second
- * sees the first's marker as live and leaves it; their freezes are
- * not coordinated).  A host crash loses the marker, and the guest
- * with it.
+ * A marker whose pid is alive (not a zombie) and runs the same
+ * program as we do (proc-alive.h) belongs to another live instance
+ * and is left alone; a pid that is gone, a zombie, reused by another
+ * program or by a process that started after the marker's time=
+ * (markers of older versions have none), or equal to ours (containers
+ * reuse pids) is dead.  A dead writer's recorded freeze is killed, by
+ * process group, only if it was recorded in this boot and pid
+ * namespace and the group is still the one it led (proc-alive.h).
+ *
+ * Not handled: two live nbdkit instances for one target are not
+ * coordinated beyond that (the second does not freeze while the
+ * first's marker is there; two that start at once may both write).
+ * A host crash loses the marker, and the guest with it.
  *
  * Locking: none; callers serialise every call (the guard does).
  */
@@ -41,8 +48,18 @@
 #include "agent-reply.h"
 #include "proc-alive.h"
 #include "marker.h"
+#include "state-dir.h"
 
 static char *dir, *path;
+static const char *name = "quiesce";    /* for messages: "vmdisk" */
+static const char *param = "state-dir"; /* the parameter naming dir */
+
+/* The freeze's process group recorded in a stale marker (0: none),
+ * and whether it was recorded in this boot and pid namespace.
+ */
+static long stale_fpid;
+static unsigned long long stale_fticks;
+static bool stale_here;
 
 /* A new string: printf of fmt, or NULL. */
 static char *
@@ -57,7 +74,7 @@ format (const char *fmt, const char *a, const char *b, const char *c)
 }
 
 char *
-marker_default_dir (void)
+marker_default_dir (const char *component, const char *key)
 {
   const char *xdg = getenv ("XDG_RUNTIME_DIR");
   char uid[32];
@@ -65,25 +82,28 @@ marker_default_dir (void)
 
   snprintf (uid, sizeof uid, "%u", (unsigned) geteuid ());
   if (geteuid () == 0)
-    d = format ("%s%s%s", "/run/nbdkit-vmdisk", "", "");
+    d = format ("%s%s%s", "/run/nbdkit-", component, "");
   else if (xdg && *xdg == '/')
-    d = format ("%s%s%s", xdg, "/nbdkit-vmdisk", "");
+    d = format ("%s/nbdkit-%s%s", xdg, component, "");
   else
-    d = format ("%s%s%s", "/tmp/nbdkit-vmdisk-", uid, "");
+    d = format ("/tmp/nbdkit-%s-%s%s", component, uid, "");
   if (d == NULL)
-    nbdkit_error ("state-dir: %m");
+    nbdkit_error ("%s: %m", key);
   return d;
 }
 
 int
-marker_init (const char *d, const char *kind, const char *key)
+marker_init (const char *log_name, const char *param_name, const char *d,
+             const char *kind, const char *key)
 {
   char *k, *p;
 
   marker_free ();
+  name = log_name;
+  param = param_name;
   k = strdup (key);
   if (k == NULL) {
-    nbdkit_error ("state-dir: strdup: %m");
+    nbdkit_error ("%s: strdup: %m", param);
     return -1;
   }
   for (p = k; *p; p++)
@@ -94,75 +114,7 @@ marker_init (const char *d, const char *kind, const char *key)
   path = format ("%s/%s-%s.frozen", d, kind, k);
   free (k);
   if (dir == NULL || path == NULL) {
-    nbdkit_error ("state-dir: %m");
-    return -1;
-  }
-  return 0;
-}
-
-/* Check the state directory; see marker.h for the rule.  The
- * same function (and so the same words) for the start and for every
- * marker write: a directory refused when the marker is written would
- * make every snapshot crash-consistent.
- */
-static int
-check_dir (bool as_user, char *reason, size_t len)
-{
-  struct stat st;
-  bool root = geteuid () == 0;
-  char *parent, *slash;
-  int r;
-
-  if (lstat (dir, &st) == -1 && errno == ENOENT) {
-    parent = strdup (dir);
-    if (parent == NULL) {
-      qga_reasonf (reason, len, "state-dir=%s: strdup: %m", dir);
-      return -1;
-    }
-    slash = strrchr (parent, '/');
-    if (slash)
-      slash[slash == parent] = '\0';   /* "/x" -> "/" */
-    r = stat (parent, &st) == 0 && S_ISDIR (st.st_mode) ? 0 : -1;
-    if (r == -1)
-      qga_reasonf (reason, len, "state-dir=%s: missing, and its parent %s "
-                   "is not an existing directory: create it (mkdir -m 0700 "
-                   "%s) or give another state-dir=", dir, parent, dir);
-    free (parent);
-    if (r == -1)
-      return -1;
-    /* As root, nbdkit -u may still switch user: create it as that user. */
-    if (root && !as_user)
-      return 0;
-    if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
-      qga_reasonf (reason, len, "state-dir=%s: cannot create it as uid %u: "
-                   "%m: create it (mkdir -m 0700 %s) or give another "
-                   "state-dir=", dir, (unsigned) geteuid (), dir);
-      return -1;
-    }
-  }
-  if (lstat (dir, &st) == -1) {
-    qga_reasonf (reason, len, "state-dir=%s: %m: give a directory that "
-                 "nbdkit's user can reach", dir);
-    return -1;
-  }
-  if (!S_ISDIR (st.st_mode)) {
-    qga_reasonf (reason, len, "state-dir=%s: not a directory (symlinks are "
-                 "refused): give a directory for the crash-recovery marker",
-                 dir);
-    return -1;
-  }
-  if ((st.st_mode & 022) != 0) {
-    qga_reasonf (reason, len, "state-dir=%s: writable by its group or others "
-                 "(mode %04o), so others could forge or remove the "
-                 "crash-recovery marker: chmod go-w it or give another "
-                 "state-dir=", dir, (unsigned) (st.st_mode & 07777));
-    return -1;
-  }
-  if ((as_user || !root) && st.st_uid != geteuid ()) {
-    qga_reasonf (reason, len, "state-dir=%s: owned by uid %u, not by the "
-                 "user nbdkit runs as (uid %u): chown it or give another "
-                 "state-dir=", dir, (unsigned) st.st_uid,
-                 (unsigned) geteuid ());
+    nbdkit_error ("%s: %m", param);
     return -1;
   }
   return 0;
@@ -173,7 +125,7 @@ marker_check_dir (bool as_user)
 {
   char reason[1024];
 
-  if (check_dir (as_user, reason, sizeof reason) == -1) {
+  if (state_dir_check (dir, param, as_user, reason, sizeof reason) == -1) {
     nbdkit_error ("%s", reason);
     return -1;
   }
@@ -196,6 +148,48 @@ sync_dir (void)
   return r;
 }
 
+/* Before a write: refuse to replace a marker of another live nbdkit
+ * (two instances for one target).  Anything else by the marker's name
+ * (a FIFO, reported at start) is replaced by the rename.  0, or -1
+ * with a reason.
+ */
+static int
+check_replace (char *reason, size_t len)
+{
+  char line[256];
+  time_t written = PROC_ALIVE_NO_TIME;
+  struct stat st;
+  long pid = -1;
+  FILE *fp;
+  int fd;
+
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1)
+    return 0;                   /* none (or a symlink: replaced) */
+  if (fstat (fd, &st) == -1 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    return 0;
+  }
+  fp = fdopen (fd, "r");
+  while (fp && fgets (line, sizeof line, fp)) {
+    if (strncmp (line, "pid=", 4) == 0)
+      pid = strtol (line + 4, NULL, 10);
+    else if (strncmp (line, "time=", 5) == 0)
+      written = proc_alive_parse_utc (line + 5);
+  }
+  if (fp)
+    fclose (fp);
+  else
+    close (fd);
+  if (proc_alive_same_program (pid, written)) {
+    qga_reasonf (reason, len, "the crash-recovery marker %s belongs to the "
+                 "running nbdkit pid %ld: give each guest its own %s=",
+                 path, pid, param);
+    return -1;
+  }
+  return 0;
+}
+
 int
 marker_write (const char *target, char *reason, size_t len)
 {
@@ -203,14 +197,15 @@ marker_write (const char *target, char *reason, size_t len)
   FILE *fp;
   int fd;
 
-  if (check_dir (true, reason, len) == -1)
+  if (state_dir_check (dir, param, true, reason, len) == -1 ||
+      check_replace (reason, len) == -1)
     return -1;
   snprintf (tmp, sizeof tmp, "%s.%ld.tmp", path, (long) getpid ());
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   fp = fd >= 0 ? fdopen (fd, "w") : NULL;
   if (fp == NULL) {
     qga_reasonf (reason, len, "cannot write the crash-recovery marker %s: "
-                 "%m (fix state-dir=)", tmp);
+                 "%m (fix %s=)", tmp, param);
     if (fd >= 0)
       close (fd);
     return -1;
@@ -230,22 +225,26 @@ marker_write (const char *target, char *reason, size_t len)
   if (fp == NULL || fclose (fp) == EOF || rename (tmp, path) == -1 ||
       sync_dir () == -1) {
     qga_reasonf (reason, len, "cannot write the crash-recovery marker %s: "
-                 "%m (fix state-dir=)", path);
+                 "%m (fix %s=)", path, param);
     unlink (tmp);
     return -1;
   }
   return 0;
 }
 
-void
+int
 marker_remove (void)
 {
   if (path == NULL)
-    return;
-  if (unlink (path) == -1 && errno != ENOENT)
-    nbdkit_debug ("vmdisk: cannot remove %s: %m", path);
-  else if (sync_dir () == -1)
-    nbdkit_debug ("vmdisk: fsync of the state directory %s: %m", dir);
+    return 0;
+  if (unlink (path) == -1 && errno != ENOENT) {
+    nbdkit_error ("%s: cannot remove the crash-recovery marker %s: %m; "
+                  "no freeze until it is gone", name, path);
+    return -1;
+  }
+  if (sync_dir () == -1)
+    nbdkit_debug ("%s: fsync of the state directory %s: %m", name, dir);
+  return 0;
 }
 
 /* The marker for reading, or NULL.  Never blocks: a FIFO put in its
@@ -263,8 +262,9 @@ open_marker (void)
   if (fd == -1)
     return NULL;
   if (fstat (fd, &st) == -1 || !S_ISREG (st.st_mode)) {
-    nbdkit_error ("vmdisk: warning: %s is not a regular file: remove it "
-                  "(once the guest is known to be thawed)", path);
+    nbdkit_error ("%s: warning: the crash-recovery marker %s is not a "
+                  "regular file: remove it (once the guest is known to be "
+                  "thawed)", name, path);
     close (fd);
     return NULL;
   }
@@ -277,12 +277,16 @@ open_marker (void)
 int
 marker_find_stale (long *pid, char *target, size_t target_len)
 {
-  char line[4096];
+  char line[4096], here[128];
   time_t written = PROC_ALIVE_NO_TIME;
   FILE *fp;
 
   *pid = -1;
   target[0] = '\0';
+  stale_fpid = 0;
+  stale_fticks = 0;
+  stale_here = false;
+  proc_alive_where (here, sizeof here);
   fp = path ? open_marker () : NULL;
   if (fp == NULL)
     return 0;
@@ -294,14 +298,64 @@ marker_find_stale (long *pid, char *target, size_t target_len)
       snprintf (target, target_len, "%s", line + 7);
     else if (strncmp (line, "time=", 5) == 0)
       written = proc_alive_parse_utc (line + 5);
+    else if (strncmp (line, "freeze-pid=", 11) == 0)
+      stale_fpid = strtol (line + 11, NULL, 10);
+    else if (strncmp (line, "freeze-ticks=", 13) == 0)
+      stale_fticks = strtoull (line + 13, NULL, 10);
+    else if (strncmp (line, "freeze-where=", 13) == 0)
+      stale_here = here[0] != '\0' && strcmp (line + 13, here) == 0;
   }
   fclose (fp);
   if (proc_alive_same_program (*pid, written)) {
-    nbdkit_debug ("vmdisk: %s belongs to the running nbdkit pid %ld; "
-                  "left alone", path, *pid);
+    nbdkit_debug ("%s: %s belongs to the running nbdkit pid %ld; "
+                  "left alone", name, path, *pid);
     return 0;
   }
   return 1;
+}
+
+void
+marker_note_freeze (long pid)
+{
+  char buf[256], where[128];
+  int fd, n;
+
+  proc_alive_where (where, sizeof where);
+  n = snprintf (buf, sizeof buf, "freeze-pid=%ld\nfreeze-ticks=%llu\n"
+                "freeze-where=%s\n", pid, proc_alive_start_ticks (pid),
+                where);
+  fd = path ? open (path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) : -1;
+  if (fd == -1 || write (fd, buf, n) != n)
+    nbdkit_debug ("%s: cannot add the freeze's process group to %s: %m",
+                  name, path);
+  if (fd >= 0)
+    close (fd);
+}
+
+void
+marker_kill_orphan (long writer)
+{
+  int r;
+
+  if (stale_fpid <= 1 || stale_fticks == 0)
+    return;
+  if (!stale_here) {
+    nbdkit_debug ("%s: the freeze in %s was recorded in another boot or "
+                  "pid namespace: not killing process group %ld", name,
+                  path, stale_fpid);
+    return;
+  }
+  r = proc_alive_kill_group (stale_fpid, stale_fticks);
+  if (r == 1)
+    nbdkit_error ("%s: warning: the freeze (process group %ld) of dead "
+                  "nbdkit pid %ld was still running: killed it before the "
+                  "thaw", name, stale_fpid, writer);
+  else if (r == -1)
+    nbdkit_error ("%s: warning: cannot kill the freeze (process group %ld) "
+                  "of dead nbdkit pid %ld: %m; if it still runs, it may "
+                  "freeze the guest after this thaw", name, stale_fpid,
+                  writer);
+  stale_fpid = 0;
 }
 
 void

@@ -12,16 +12,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The default state directory: /run/nbdkit-vmdisk for root, else
- * $XDG_RUNTIME_DIR/nbdkit-vmdisk, else /tmp/nbdkit-vmdisk-UID.
- * Returns a new string or NULL (nbdkit_error).
+/* The default state directory of component name ("vmdisk",
+ * "fleece"): /run/nbdkit-NAME for root, else $XDG_RUNTIME_DIR/nbdkit-NAME,
+ * else /tmp/nbdkit-NAME-UID.  Returns a new string or NULL
+ * (nbdkit_error naming param).
  */
-extern char *marker_default_dir (void);
+extern char *marker_default_dir (const char *name, const char *param);
 
 /* Name the marker: DIR/KIND-KEY.frozen, where key is the configured
- * target (sanitised).  0, or -1 after nbdkit_error.
+ * target (sanitised).  log_name starts our log lines ("vmdisk"),
+ * param_name is the parameter that gave dir ("state-dir"), for
+ * messages; both are kept (static strings).  0, or -1 after
+ * nbdkit_error.
  */
-extern int marker_init (const char *dir, const char *kind, const char *key);
+extern int marker_init (const char *log_name, const char *param_name,
+                        const char *dir, const char *kind, const char *key);
 
 /* Check the state directory (the rule of the state-dir= parameter):
  * a directory (not a symlink) owned by the nbdkit user and writable by
@@ -32,7 +37,7 @@ extern int marker_init (const char *dir, const char *kind, const char *key);
  * parent must exist); as_user true (.after_fork) checks everything.
  * Any other user cannot switch: it gets every check at the start,
  * before nbdkit forks.  0, or -1 after nbdkit_error naming
- * state-dir= and the fix.
+ * the parameter and the fix.
  */
 extern int marker_check_dir (bool as_user);
 
@@ -43,17 +48,34 @@ extern int marker_check_dir (bool as_user);
  */
 extern int marker_write (const char *target, char *reason, size_t len);
 
-/* Remove the marker (no error if absent) and fsync the directory;
- * a failure is only logged (debug): the marker then stays, and the
- * next start thaws once more, which is harmless.
+/* Remove the marker (no error if absent) and fsync the directory.
+ * 0, or -1 after nbdkit_error: the marker stays (a later write cannot
+ * replace what cannot be removed), and a recovery is not done.
  */
-extern void marker_remove (void);
+extern int marker_remove (void);
 
 /* 1 if a marker exists that a dead process left (its pid no longer
  * runs nbdkit, or is ours), filling *pid and target; 0 if none, or if
  * a live nbdkit owns it.
  */
 extern int marker_find_stale (long *pid, char *target, size_t target_len);
+
+/* Add the process group of a freeze just spawned (pid, its leader)
+ * to our marker as "freeze-pid=", "freeze-ticks=" (the leader's start
+ * in clock ticks since boot) and "freeze-where=" (boot id and pid
+ * namespace), so that a recovery can kill it if it outlives us.  Not
+ * fsynced: a host crash ends it too.  On failure only a debug
+ * message: the recovery then cannot kill it.
+ */
+extern void marker_note_freeze (long pid);
+
+/* After marker_find_stale found a dead writer's marker: if it
+ * recorded a freeze's process group in this boot and pid namespace
+ * and that group still runs (proc-alive.h), kill it before the
+ * thaw (its freeze could otherwise land after the thaw), with a
+ * warning naming writer.
+ */
+extern void marker_kill_orphan (long writer);
 
 /* Release memory. */
 extern void marker_free (void);

@@ -180,13 +180,16 @@ vmdisk_quiesce_config_complete (void)
                   "to run)");
     return -1;
   }
-  if (state_dir == NULL && (state_dir = marker_default_dir ()) == NULL)
+  if (state_dir == NULL &&
+      (state_dir = marker_default_dir ("vmdisk", "state-dir")) == NULL)
     return -1;
-  if (marker_init (state_dir, domain ? "domain" : "socket",
+  if (marker_init ("vmdisk", "state-dir", state_dir,
+                   domain ? "domain" : "socket",
                    domain ? domain : agent_socket) == -1 ||
       marker_check_dir (false) == -1)
     return -1;
   guard_configure (&(struct guard_config) {
+      .name = "vmdisk",
       .backend = domain ? qga_libvirt_backend (uri, domain, set_agent_timeout)
                         : qga_socket_backend (agent_socket),
       .mountpoints = mountpoints,
