@@ -28,6 +28,11 @@ cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
         $(pkg-config --cflags nbdkit json-c))
 libs=($(pkg-config --libs json-c) -ldl -pthread)
 
+# The quiesce library as the filter links it (libquiesce.la).
+quiesce_lib="common/quiesce/agent-reply.c common/quiesce/command.c
+             common/quiesce/guard.c common/quiesce/marker.c
+             common/quiesce/proc-alive.c common/quiesce/state-dir.c"
+
 # What each target compiles, besides fuzz/fuzz-NAME.c.
 sources_for ()
 {
@@ -35,15 +40,14 @@ sources_for ()
     duration) echo common/utils/parse-duration.c ;;
     qga-reply) echo common/quiesce/agent-reply.c ;;
     params) echo filters/fleece/params.c filters/fleece/quiesce.c \
-                 filters/fleece/quiesce-marker.c common/quiesce/proc-alive.c \
+                 $quiesce_lib \
                  filters/fleece/control.c common/utils/parse-duration.c \
                  common/utils/parent-dir.c \
                  fuzz/stubs.c fuzz/stub-control-serve.c ;;
     control-proto) echo filters/fleece/control-proto.c \
                         filters/fleece/control-json.c \
                         filters/fleece/quiesce.c \
-                        filters/fleece/quiesce-marker.c \
-                        common/quiesce/proc-alive.c \
+                        $quiesce_lib \
                         common/utils/parent-dir.c \
                         common/utils/parse-duration.c fuzz/stubs.c ;;
     *) echo "fuzz/run.sh: unknown target $1" >&2; exit 1 ;;
