@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for the guest agent reply parser
- * (plugins/vmdisk/qga-reply.c): replies come from the guest, which we
+ * (common/quiesce/agent-reply.c): replies come from the guest, which we
  * do not trust.  The first byte picks the reason buffer's length
  * (0-255, to exercise truncation); the rest is the reply text, run
  * through every helper the quiesce backends use on a reply.
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qga-reply.h"
+#include "agent-reply.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

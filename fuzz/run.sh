@@ -24,18 +24,23 @@ cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
         -Wno-unused-parameter
         -I"$out"
         -I"$top/common/include" -I"$top/common/utils"
-        -I"$top/filters/fleece" -I"$top/plugins/vmdisk"
+        -I"$top/common/quiesce" -I"$top/filters/fleece"
         $(pkg-config --cflags nbdkit json-c))
 libs=($(pkg-config --libs json-c) -ldl -pthread)
+
+# The quiesce library as the filter links it (libquiesce.la).
+quiesce_lib="common/quiesce/agent-reply.c common/quiesce/command.c
+             common/quiesce/guard.c common/quiesce/marker.c
+             common/quiesce/proc-alive.c common/quiesce/state-dir.c"
 
 # What each target compiles, besides fuzz/fuzz-NAME.c.
 sources_for ()
 {
   case "$1" in
     duration) echo common/utils/parse-duration.c ;;
-    qga-reply) echo plugins/vmdisk/qga-reply.c ;;
+    qga-reply) echo common/quiesce/agent-reply.c ;;
     params) echo filters/fleece/params.c filters/fleece/quiesce.c \
-                 filters/fleece/quiesce-marker.c common/utils/proc-alive.c \
+                 $quiesce_lib \
                  filters/fleece/control/control.c \
                  common/utils/parse-duration.c \
                  common/utils/parent-dir.c \

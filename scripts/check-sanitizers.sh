@@ -123,7 +123,8 @@ stage_asan ()
   # (not in nbdkit: see tests/sanitizers/bin/nbdkit), with only the
   # system libraries' own suppressed (lsan.supp says why).
   # detect_odr_violation=0: the plugin and the filter each link their
-  # own copy of common/utils, and nbdkit loads both, globally.
+  # own copy of the common convenience libraries, and nbdkit loads
+  # both, globally.
   earlyinit _build-asan
   export FLEECE_WRAP=asan FLEECE_REPORT_DIR="$reports"
   export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:detect_odr_violation=0:log_path=$reports/asan"
@@ -131,6 +132,7 @@ stage_asan ()
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
   make -s -C _build-asan/common/include check > _build-asan/check-common.out
   make -s -C _build-asan/common/utils check >> _build-asan/check-common.out
+  make -s -C _build-asan/common/quiesce check >> _build-asan/check-common.out
   make -C _build-asan/tests -j"$jobs" check TESTS="$(suite_tests _build-asan)" |
     grep -E '^(PASS|FAIL|ERROR|XPASS|# )' || true
   tests_pass _build-asan asan
@@ -140,7 +142,7 @@ stage_asan ()
 stage_tsan ()
 (
   build _build-tsan gcc "-fsanitize=thread -g -O1 $no_trunc" \
-    common/utils plugins/vmdisk filters/fleece/control filters/fleece
+    common/utils common/quiesce plugins/vmdisk filters/fleece/control filters/fleece
   make -s -C _build-tsan/tests test-fleece-stress > /dev/null
   earlyinit _build-tsan
   FLEECE_WRAP=tsan FLEECE_REPORT_DIR="$reports" \
@@ -163,7 +165,7 @@ valgrind_tests="test-fleece-content.sh test-fleece-extents.sh
 
 stage_valgrind ()
 (
-  build _build-plain gcc "-g -O1 $no_trunc" common/utils plugins/vmdisk \
+  build _build-plain gcc "-g -O1 $no_trunc" common/utils common/quiesce plugins/vmdisk \
     filters/fleece/control filters/fleece
   FLEECE_WRAP=valgrind FLEECE_REPORT_DIR="$reports" \
     make -C _build-plain/tests -j"$jobs" check TESTS="$(echo $valgrind_tests)" |

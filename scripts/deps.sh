@@ -24,6 +24,8 @@ packages=(
   e2fsprogs
   # tests/test-docs-backup-script.sh: the backup script of docs/deployment.md
   jq
+  # tests/test-quiesce-marker-durable.sh: the marker's fsyncs, in order
+  strace
   # scripts/check-sanitizers.sh, fuzz/run.sh and the TLS test
   clang
   gnutls-bin

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk's qga-job.c in a shared object of its own, so
+/* nbdkit-fleece: the quiesce library's bounded job (job.c) in a
+ * shared object of its own, so
  * that test-vmdisk-job-unload can dlclose it as nbdkit dlcloses the
  * plugin.  Only what the test needs.
  */
@@ -8,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qga-job.h"
+#include "job.h"
 
 /* Start a job running fn (NULL), abandoned at once.  0 or an error
  * number.

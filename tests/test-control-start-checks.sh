@@ -66,7 +66,7 @@ start_fails "control=$tmpdir/file: exists and is not a socket" \
   ++ control="$tmpdir/file"
 start_fails "control=$tmpdir/ro: exists and is not a socket" \
   ++ control="$tmpdir/ro"
-start_fails "quiesce-state-dir=$tmpdir/missing/state: cannot create it: its parent $tmpdir/missing: No such file" \
+start_fails "quiesce-state-dir=$tmpdir/missing/state: missing, and its parent $tmpdir/missing is not an existing directory" \
   ++ quiesce-command=/bin/true quiesce-state-dir="$tmpdir/missing/state"
 
 if [ "$(id -u)" = 0 ]; then

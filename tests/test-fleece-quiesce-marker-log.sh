@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # test-fleece-quiesce-marker-log.sh: the crash-recovery log of
-# quiesce-state-dir= tells the truth about the marker.  A marker left
-# by a dead nbdkit makes the next one run 'PATH thaw' at start; here
-# the thaw succeeds but turns the marker into a directory, so removing
-# it fails: the warning must say so (never "ok, marker removed"), and
-# nothing is frozen while the marker stays.  With a thaw that leaves
-# the marker alone, the warning says "ok, marker removed" and the
-# marker is gone.
+# quiesce-command= tells the truth about the marker.  A marker left by
+# a dead nbdkit makes the next one run 'PATH thaw' (the quiesce
+# guard's recovery); here the thaw succeeds but turns the marker into
+# a directory, so removing it fails: the log must say so, and nothing
+# is frozen while the marker stays.  With a thaw that leaves the
+# marker alone, the warning names the dead pid and the marker is gone.
 source "$srcdir/functions.sh"
 requires nbdkit --version
 requires /usr/bin/python3 -c 'import nbd'
 
 state="$tmpdir/state"
-marker="$state/quiesce-command.frozen"
 cmd="$tmpdir/q"
+marker="$state/command-${cmd//[^A-Za-z0-9.-]/_}.frozen"
 mkdir -m 0700 "$state"
 cat > "$cmd" <<EOF
 #!/bin/sh
@@ -33,7 +32,7 @@ while kill -0 "$dead" 2>/dev/null; do dead=$(sh -c 'echo $$'); done
 leave_marker ()
 {
   rm -rf "$marker"
-  printf 'pid=%s\ncommand=%s\ntime=2000-01-01T00:00:00Z\n' "$dead" "$cmd" > "$marker"
+  printf 'pid=%s\ntarget=%s\ntime=2000-01-01T00:00:00Z\n' "$dead" "$cmd" > "$marker"
   chmod 0600 "$marker"
   : > "$tmpdir/calls"
 }
@@ -49,23 +48,25 @@ echo "== the marker cannot be removed after the thaw"
 leave_marker
 : > "$tmpdir/stuck"
 serve
-grep -q "warning: nbdkit pid $dead died between 'freeze' and 'thaw'.*ran '$cmd thaw': the thaw succeeded, but the marker could not be removed" \
-  "$tmpdir/log" || fail "no truthful warning"
-grep -q "ok, marker removed" "$tmpdir/log" && fail "said 'ok, marker removed'"
+grep -q "fleece: warning: guest .* was left frozen by an earlier nbdkit (pid $dead) that died; thawed 1 filesystem(s)" \
+  "$tmpdir/log" || fail "no warning for the thaw"
+grep -q "recovery done" "$tmpdir/log" && fail "said 'recovery done'"
 grep -q "cannot remove the crash-recovery marker $marker" "$tmpdir/log" ||
   fail "the removal's error is not logged"
+grep -q "crash-consistent: .*the crash-recovery marker of an earlier nbdkit (pid $dead) .* cannot be removed" \
+  "$tmpdir/desc" || fail "description: $(cat "$tmpdir/desc")"
 [ -d "$marker" ] || fail "the marker directory went away"
 grep -qx freeze "$tmpdir/calls" && fail "froze with the marker still there"
-echo "ok: $(grep -o "ran '.* thaw': .*" "$tmpdir/log" | head -n 1)"
+echo "ok: $(grep -o "cannot remove the crash-recovery marker.*" "$tmpdir/log" | head -n 1)"
 echo "ok: no freeze while it stays: $(cat "$tmpdir/desc")"
 
 echo "== the marker is removed"
 rm -f "$tmpdir/stuck"
 leave_marker
 serve
-grep -q "warning: nbdkit pid $dead died between 'freeze' and 'thaw'.*ran '$cmd thaw': ok, marker removed" \
-  "$tmpdir/log" || fail "no 'ok, marker removed'"
+grep -q "fleece: warning: guest .* was left frozen by an earlier nbdkit (pid $dead) that died; thawed 1 filesystem(s)" \
+  "$tmpdir/log" || fail "no warning for the thaw"
 [ ! -e "$marker" ] || fail "the marker is still there"
 grep -q "application-consistent: 1 filesystem frozen" "$tmpdir/desc" ||
   fail "description: $(cat "$tmpdir/desc")"
-echo "ok: $(grep -o "ran '.* thaw': .*" "$tmpdir/log" | head -n 1)"
+echo "ok: $(grep -o "warning: guest .*" "$tmpdir/log" | head -n 1)"

@@ -4,7 +4,8 @@
 # SIGKILL; the next start finds its marker, sees the guest frozen,
 # thaws it and warns.  A marker whose guest is already thawed is
 # removed quietly; a guest unreachable at start is checked before the
-# next freeze; a FIFO in the marker's place is reported, not waited on.
+# next freeze; a FIFO in the marker's place is reported, not waited on;
+# a second instance does not replace a live instance's marker.
 source "$srcdir/functions.sh"
 source "$srcdir/quiesce-functions.sh"
 
@@ -22,6 +23,12 @@ for i in $(seq 1 400); do
   sleep 0.05
 done
 grep -q guest-fsfreeze-freeze "$log"
+# A second instance for the same target does not replace the live
+# one's marker, and does not freeze.
+drive $qs -- freeze
+expect "^freeze -> -1 .*the crash-recovery marker .* belongs to the running nbdkit pid $first: give each guest its own state-dir="
+[ "$(log_count "$log" guest-fsfreeze-freeze)" = 1 ]
+grep -q "^pid=$first\$" "$tmpdir"/state/socket-*.frozen
 kill -9 "$first"
 wait "$first" || true
 marker=$(ls "$tmpdir"/state/socket-*.frozen)

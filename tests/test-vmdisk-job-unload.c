@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk's worker threads (qga-job.c) against the
- * plugin's unload.
+/* nbdkit-fleece: vmdisk's worker threads (the quiesce library's
+ * bounded job, common/quiesce/job.c) against the plugin's unload.
  *
  * nbdkit dlcloses the plugin after .cleanup, which waits for the
  * workers with qga_job_drain.  A worker that drain has counted as
  * finished still runs plugin code for a few instructions: it unlocks
  * the count's mutex and returns.  If the plugin is unmapped in that
  * window, the worker returns into nothing and nbdkit crashes.  This
- * test holds the window open deterministically: qga-job.c, built as a
+ * test holds the window open deterministically: the job, built as a
  * module of its own (job-module.c), is dlopened; this program
  * interposes pthread_cond_timedwait (to learn the mutex that drain
  * waits with) and pthread_mutex_unlock (so that the worker, right
@@ -20,7 +20,7 @@
  * exited.
  *
  * What it does not prove: that no other path of the plugin runs code
- * after nbdkit's dlclose; it checks qga-job.c's contract.
+ * after nbdkit's dlclose; it checks the job's contract (job.h).
  */
 #include <config.h>
 
@@ -52,7 +52,7 @@ static sem_t in_drain;          /* the main thread waits in drain */
 static sem_t unloaded;          /* the main thread has dlclosed */
 static volatile bool held;      /* the worker was held in the window */
 
-/* qga-job.c logs through nbdkit; the module finds this at dlopen. */
+/* The job logs through nbdkit; the module finds this at dlopen. */
 void
 nbdkit_debug (const char *fs, ...)
 {

@@ -8,8 +8,8 @@
  * the snapshot was taken.  The mechanisms: snapshot.c (lifecycle and
  * barrier), blocks.c (per-block state), cbw.c (the live side),
  * snapread.c (the snapshot side), store.c (preserved data),
- * quiesce.c (guest freeze/thaw; quiesce-marker.c, its crash-recovery
- * marker for quiesce-command=), access.c (who may open the snapshot),
+ * quiesce.c (guest freeze/thaw, through the plugin's provider or the
+ * quiesce library's guard for quiesce-command=), access.c (who may open the snapshot),
  * progress.c (what a backup must read), params.c (parameters).
  *
  * Both kinds of connection open the plugin at its default export;

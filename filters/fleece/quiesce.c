@@ -10,49 +10,44 @@
  * failing); the freeze's error is what the user sees, the thaw's
  * outcome is logged beside it.
  *
- * quiesce-command is executed directly (posix_spawn, no shell) as
- * `PATH freeze` and `PATH thaw`, each in a process group of its own,
- * bounded by quiesce-timeout: when it passes the whole group is killed
- * (a script's children too).  Exit status 0 means success; if the
- * first line of its standard output is a number, that is the number
- * of filesystems frozen, otherwise 1 is assumed.
- *
- * Crash recovery (quiesce-state-dir=, quiesce-marker.c): before
- * 'PATH freeze' the marker is written, and the freeze's process group
- * is added to it once spawned; a successful 'PATH thaw' removes it.
- * A marker found at start (.after_fork) or before a freeze means a
- * thaw is owed: it is run first, and while it fails nothing is frozen
- * again (the snapshot is crash-consistent, or refused under
- * quiesce=require).
+ * quiesce-command=PATH is the quiesce library's command backend,
+ * driven by the library's guard, exactly as the plugin's agent
+ * backends are: the guard keeps the thaw debt, the watchdog
+ * (frozen-max, thaw retries) and crash recovery with the one marker
+ * in quiesce-state-dir= (on by default, like vmdisk's state-dir=),
+ * and this file reaches it through the guard's provider table like a
+ * plugin's.
  */
 #include <config.h>
 
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nbdkit-filter.h>
 
+#include "command.h"
+#include "guard.h"
+#include "marker.h"
+#include "minmax.h"
 #include "monotime.h"
 #include "parse-duration.h"
-#include "quiesce-marker.h"
 #include "quiesce-provider.h"
 #include "quiesce.h"
 
-extern char **environ;
+/* The watchdog's bound on a freeze of quiesce-command= (vmdisk's
+ * frozen-max= default), or quiesce-timeout if that is longer.
+ */
+#define FROZEN_MAX (30 * NS_PER_SEC)
 
 static enum quiesce_mode mode = QUIESCE_AUTO;
 static const char *command;
+static char *state_dir;         /* quiesce-state-dir=, absolute */
 static uint64_t timeout_ns = 10 * NS_PER_SEC;
 static const struct fleece_quiesce_provider *provider;
 
@@ -81,8 +76,16 @@ quiesce_config (const char *key, const char *value)
     command = value;
     return 1;
   }
-  if (strcmp (key, "quiesce-state-dir") == 0)
-    return marker_config (value);
+  if (strcmp (key, "quiesce-state-dir") == 0) {
+    if (value[0] == '\0') {
+      nbdkit_error ("quiesce-state-dir=: empty: give a directory for the "
+                    "quiesce-command crash-recovery marker");
+      return -1;
+    }
+    free (state_dir);
+    state_dir = nbdkit_absolute_path (value);  /* nbdkit changes to / */
+    return state_dir ? 1 : -1;
+  }
   if (strcmp (key, "quiesce-timeout") == 0) {
     if (parse_duration (value, &timeout_ns) == -1 || timeout_ns == 0) {
       nbdkit_error ("quiesce-timeout=%s: expected a duration above 0, "
@@ -94,13 +97,46 @@ quiesce_config (const char *key, const char *value)
   return 0;
 }
 
+/* The guard for quiesce-command=, its marker in the state directory
+ * (checked now as far as the user who starts nbdkit can; again in
+ * .after_fork).  0 or -1.
+ */
+static int
+configure_guard (void)
+{
+  if (state_dir == NULL &&
+      (state_dir = marker_default_dir ("fleece-quiesce",
+                                               "quiesce-state-dir")) == NULL)
+    return -1;
+  if (marker_init ("fleece", "quiesce-state-dir", state_dir, "command",
+                   command) == -1 ||
+      marker_check_dir (false) == -1)
+    return -1;
+  guard_configure (&(struct guard_config) {
+      .name = "fleece",
+      .backend = command_backend (command),
+      .freeze_timeout = timeout_ns,
+      .frozen_max = MAX (FROZEN_MAX, timeout_ns),
+    });
+  nbdkit_debug ("fleece: quiesce-command through the quiesce guard, "
+                "quiesce-timeout %" PRIu64 " ms, quiesce-state-dir %s",
+                timeout_ns / NS_PER_MS, state_dir);
+  return 0;
+}
+
 int
 quiesce_config_complete (void)
 {
   struct stat st;
 
+  if (command == NULL && state_dir != NULL) {
+    nbdkit_error ("quiesce-state-dir=%s: needs quiesce-command= (it keeps "
+                  "that command's crash-recovery marker; the vmdisk "
+                  "plugin keeps its own: see its state-dir=)", state_dir);
+    return -1;
+  }
   if (command == NULL)
-    return marker_config_complete (NULL);
+    return 0;
   if (command[0] != '/') {
     nbdkit_error ("quiesce-command=%s: give an absolute path (it is run "
                   "directly, not through a shell)", command);
@@ -116,7 +152,7 @@ quiesce_config_complete (void)
                   "path of an executable", command);
     return -1;
   }
-  return marker_config_complete (command);
+  return configure_guard ();
 }
 
 enum quiesce_mode
@@ -150,7 +186,9 @@ quiesce_get_ready (void)
   const struct fleece_quiesce_provider *p =
     dlsym (RTLD_DEFAULT, FLEECE_QUIESCE_PROVIDER_SYMBOL);
 
-  if (p == NULL)
+  if (command)
+    provider = guard_provider ();       /* ours: quiesce-command= */
+  else if (p == NULL)
     nbdkit_debug ("fleece: the plugin exports no quiesce provider");
   else if (p->abi_version != FLEECE_QUIESCE_ABI_VERSION ||
            p->struct_size < sizeof *p) {
@@ -167,147 +205,26 @@ quiesce_get_ready (void)
   return check_require ();
 }
 
-/* Spawn `command verb` in a process group of its own, stdin
- * /dev/null (a foreground-less group must not read the terminal),
- * stdout into a pipe whose read end is *out.  Its pid, or -1 with why
- * filled.
- */
-static pid_t
-spawn_command (const char *verb, int *out, char *why, size_t why_len)
-{
-  char *argv[] = { (char *) command, (char *) verb, NULL };
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  int pipefd[2], r;
-  pid_t pid;
-
-  if (pipe2 (pipefd, O_CLOEXEC) == -1) {
-    snprintf (why, why_len, "quiesce-command: pipe: %s", strerror (errno));
-    return -1;
-  }
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2 (&fa, pipefd[1], 1);
-  posix_spawnattr_init (&attr);
-  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup (&attr, 0);       /* its own group */
-  r = posix_spawn (&pid, command, &fa, &attr, argv, environ);
-  posix_spawnattr_destroy (&attr);
-  posix_spawn_file_actions_destroy (&fa);
-  close (pipefd[1]);
-  if (r != 0) {
-    close (pipefd[0]);
-    snprintf (why, why_len, "quiesce-command=%s: %s", command, strerror (r));
-    return -1;
-  }
-  *out = pipefd[0];
-  return pid;
-}
-
-/* Read fd into out (NUL-terminated; the rest is drained, so talking
- * much never blocks the command) until EOF or deadline.  True at EOF:
- * the command, and every child that kept its stdout, are done with it.
- */
-static bool
-read_output (int fd, uint64_t deadline, char *out, size_t len)
-{
-  char sink[256];
-  size_t got = 0;
-  uint64_t now;
-  ssize_t n;
-  int r;
-
-  while ((now = monotime_ns ()) < deadline) {
-    struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    r = poll (&pfd, 1, (int) ((deadline - now) / NS_PER_MS) + 1);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    bool keep = got < len - 1;
-    n = read (fd, keep ? out + got : sink, keep ? len - 1 - got : sizeof sink);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      out[got] = '\0';
-      return true;              /* EOF (or an error: nothing more to read) */
-    }
-    if (keep)
-      got += n;
-  }
-  out[got] = '\0';
-  return false;
-}
-
-/* Run `command verb`, bounded.  Returns the number on the first line of
- * its stdout (or 1) on exit status 0, else -1 with why filled in.  At
- * the deadline its whole group is killed: also when it exited but a
- * child still holds its stdout (that child could still freeze).
- */
-static int
-run_command (const char *verb, char *why, size_t why_len)
-{
-  uint64_t deadline = monotime_ns () + timeout_ns;
-  char out[64];
-  int fd = -1, status = 0, r = 0;
-  bool eof;
-  pid_t pid;
-
-  pid = spawn_command (verb, &fd, why, why_len);
-  if (pid == -1)
-    return -1;
-  if (marker_enabled () && strcmp (verb, "freeze") == 0)
-    marker_note_freeze (pid);
-  eof = read_output (fd, deadline, out, sizeof out);
-  close (fd);
-  /* Reap it (not yet reaped, its group id cannot be reused). */
-  while (eof && (r = waitpid (pid, &status, WNOHANG)) == 0 &&
-         monotime_ns () < deadline)
-    nbdkit_nanosleep (0, 1000000);
-  if (!eof || r == 0) {
-    kill (-pid, SIGKILL);
-    waitpid (pid, &status, 0);
-    snprintf (why, why_len, "'%s %s' did not finish within "
-              "quiesce-timeout (killed)", command, verb);
-    return -1;
-  }
-  if (r == -1 || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-    snprintf (why, why_len, "'%s %s' failed (%s %d)", command, verb,
-              r != -1 && WIFSIGNALED (status) ? "signal" : "exit status",
-              r != -1 && WIFSIGNALED (status) ? WTERMSIG (status)
-              : WEXITSTATUS (status));
-    return -1;
-  }
-  if (out[0] >= '0' && out[0] <= '9')
-    return atoi (out);
-  return 1;
-}
-
-static int
-thaw_command (char *why, size_t why_len)
-{
-  return run_command ("thaw", why, why_len);
-}
-
 int
 quiesce_after_fork (void)
 {
-  char why[512] = "";
-
-  /* The state dir is checked only now, as the user nbdkit serves as
-   * (-u): a crash recovery that cannot work fails the start.
+  if (command == NULL)
+    return 0;
+  /* As the user nbdkit serves as (-u): a crash recovery that cannot
+   * work fails the start.
    */
-  if (marker_after_fork () == -1)
+  if (marker_check_dir (true) == -1)
     return -1;
-  if (command && marker_enabled ())
-    marker_settle (true, thaw_command, why, sizeof why);
-  return 0;
+  return guard_start ();
 }
 
 void
 quiesce_unload (void)
 {
+  guard_stop ();
   marker_free ();
+  free (state_dir);
+  state_dir = NULL;
 }
 
 /* Who would freeze?  Fills why when nobody. */
@@ -320,8 +237,6 @@ have_source (enum quiesce_mode m, char *why, size_t why_len)
     snprintf (why, why_len, "quiesce=off");
     return false;
   }
-  if (command)
-    return true;
   if (provider == NULL) {
     snprintf (why, why_len, "the plugin cannot freeze the guest (no quiesce "
               "provider; use the vmdisk plugin with domain=, or "
@@ -333,22 +248,6 @@ have_source (enum quiesce_mode m, char *why, size_t why_len)
     return false;
   }
   return true;
-}
-
-static int
-do_freeze (char *why, size_t why_len)
-{
-  if (command)
-    return run_command ("freeze", why, why_len);
-  return provider->freeze (monotime_ns () + timeout_ns, why, why_len);
-}
-
-static int
-do_thaw (char *why, size_t why_len)
-{
-  if (command)
-    return run_command ("thaw", why, why_len);
-  return provider->thaw (why, why_len);
 }
 
 int
@@ -364,16 +263,9 @@ quiesce_freeze (enum quiesce_mode m, struct quiesce_outcome *out)
   if (!have_source (m, out->reason, sizeof out->reason))
     return m == QUIESCE_REQUIRE ? -1 : 0;
   out->failed = true;           /* until the freeze says otherwise */
-  if (command && marker_enabled () &&
-      (marker_settle (false, thaw_command, why, sizeof why) == -1 ||
-       marker_create (why, sizeof why) == -1)) {
-    snprintf (out->reason, sizeof out->reason, "%s", why);
-    nbdkit_debug ("fleece: not freezing: %s", why);
-    return m == QUIESCE_REQUIRE ? -1 : 0;
-  }
-  t0 = monotime_ns ();          /* time the freeze, not the marker */
+  t0 = monotime_ns ();
   out->thaw_owed = true;        /* even a failed freeze may have frozen */
-  n = do_freeze (why, sizeof why);
+  n = provider->freeze (monotime_ns () + timeout_ns, why, sizeof why);
   out->frozen_at = monotime_ns ();
   out->freeze_ns = out->frozen_at - t0;
   if (n > 0) {
@@ -404,15 +296,11 @@ quiesce_thaw (struct quiesce_outcome *out)
   if (!out->thaw_owed)
     return;                     /* already thawed, or never attempted */
   out->thaw_owed = false;
-  r = do_thaw (why, sizeof why);
+  r = provider->thaw (why, sizeof why);
   out->thaw_ns = monotime_ns () - t0;
   out->frozen_ns = monotime_ns () - out->frozen_at;
   if (r == -1)
-    nbdkit_error ("fleece: thaw failed: %s%s", why, command &&
-                  marker_enabled () ? "; the crash-recovery marker stays, "
-                  "and the thaw is retried before the next freeze" : "");
-  else if (command && marker_enabled ())
-    marker_remove ();
+    nbdkit_error ("fleece: thaw failed: %s", why);
   nbdkit_debug ("fleece: guest thawed in %.3f ms (frozen %.3f ms)",
                 out->thaw_ns / 1e6, out->frozen_ns / 1e6);
 }

@@ -2,10 +2,11 @@
 /* nbdkit-fleece: guest quiesce, filter side.
  *
  * Finds the plugin's quiesce provider (common/include/quiesce-provider.h)
- * or runs quiesce-command, and applies quiesce=auto|require|off.
- * Called only from snapshot creation, which is serialised by the
- * lifecycle mutex, and from .after_fork before nbdkit serves, so this
- * file needs no lock of its own.
+ * or builds the quiesce-command backend and guard of the quiesce
+ * library, and applies quiesce=auto|require|off.  Called only from
+ * snapshot creation, which is serialised by the lifecycle mutex, and
+ * from .after_fork before nbdkit serves, so this file needs no lock of
+ * its own (the guard has its own, for its watchdog).
  */
 #ifndef FLEECE_QUIESCE_H
 #define FLEECE_QUIESCE_H
@@ -53,17 +54,17 @@ extern int quiesce_config_complete (void);
 extern int quiesce_get_ready (void);
 
 /* From .after_fork (after nbdkit's -u/-g switch), before nbdkit
- * serves and before the control thread starts: with
- * quiesce-state-dir=, check (and create) DIR as the serving user, then
- * thaw for a marker that a dead nbdkit left (bounded by
- * quiesce-timeout; one warning line).  -1 after nbdkit_error only
- * when DIR is unusable (nbdkit must not start); a failed thaw still
- * gives 0: it is retried before the next freeze, and nbdkit must
- * still serve the guest's disk.
+ * serves and before the control thread starts: with quiesce-command=,
+ * check (and create) the state directory as the serving user and
+ * start the quiesce guard, whose watchdog thaws for a marker that a
+ * dead nbdkit left.  -1 after nbdkit_error when the directory is
+ * unusable (nbdkit must not start) or the guard cannot start.
  */
 extern int quiesce_after_fork (void);
 
-/* From .unload: release memory. */
+/* From .unload: stop the guard (paying any thaw debt, bounded),
+ * release memory.
+ */
 extern void quiesce_unload (void);
 
 /* .config_help lines. */
@@ -71,8 +72,9 @@ extern void quiesce_unload (void);
   "quiesce=auto|require|off   Freeze the guest for the snapshot (default auto).\n" \
   "quiesce-command=PATH       Run 'PATH freeze' / 'PATH thaw' to quiesce.\n" \
   "quiesce-timeout=DURATION   Bound on freeze and on thaw (default 10s).\n" \
-  "quiesce-state-dir=DIR      Crash-recovery marker for quiesce-command\n" \
-  "                           (one directory per guest)."
+  "quiesce-state-dir=DIR      Crash-recovery marker directory for\n" \
+  "                           quiesce-command (default /run/nbdkit-fleece-quiesce\n" \
+  "                           as root, else $XDG_RUNTIME_DIR/...)."
 
 /* Freeze before the switch, with mode (QUIESCE_DEFAULT: quiesce=).
  * Returns 0 to go on (out says whether it froze anything and, if not,

@@ -2,10 +2,11 @@
 /* nbdkit-fleece: vmdisk, guest quiesce parameters and plugin hooks.
  *
  * Design: the quiesce parameters are validated here, in .config and
- * .config_complete, and turned into one backend (qga-libvirt.c for
- * domain=, qga-socket.c for agent-socket=) and a guard configuration;
- * quiesce-guard.c keeps the promises (thaw debt, watchdog, crash
- * recovery) and exports the provider table.  Nothing here talks to
+ * .config_complete, and turned into one backend of the quiesce
+ * library (libvirt for domain=, the agent socket for agent-socket=)
+ * and a guard configuration; the library's guard keeps the promises
+ * (thaw debt, watchdog, crash recovery) and exports the provider
+ * table.  Nothing here talks to
  * libvirt or the guest: nbdkit starts before the VM, so the guest is
  * only looked for when a snapshot is taken.
  *
@@ -21,13 +22,13 @@
 
 #include <nbdkit-plugin.h>
 
+#include "agent-socket.h"
+#include "backend.h"
+#include "guard.h"
+#include "libvirt.h"
+#include "marker.h"
 #include "monotime.h"
 #include "parse-duration.h"
-#include "qga-backend.h"
-#include "qga-libvirt.h"
-#include "qga-socket.h"
-#include "quiesce-guard.h"
-#include "quiesce-marker.h"
 #include "quiesce.h"
 
 NBDKIT_DLL_PUBLIC int vmdisk_debug_agent = 0;
@@ -179,13 +180,16 @@ vmdisk_quiesce_config_complete (void)
                   "to run)");
     return -1;
   }
-  if (state_dir == NULL && (state_dir = marker_default_dir ()) == NULL)
+  if (state_dir == NULL &&
+      (state_dir = marker_default_dir ("vmdisk", "state-dir")) == NULL)
     return -1;
-  if (marker_init (state_dir, domain ? "domain" : "socket",
+  if (marker_init ("vmdisk", "state-dir", state_dir,
+                   domain ? "domain" : "socket",
                    domain ? domain : agent_socket) == -1 ||
       marker_check_dir (false) == -1)
     return -1;
   guard_configure (&(struct guard_config) {
+      .name = "vmdisk",
       .backend = domain ? qga_libvirt_backend (uri, domain, set_agent_timeout)
                         : qga_socket_backend (agent_socket),
       .mountpoints = mountpoints,

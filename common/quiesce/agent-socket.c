@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the qemu-guest-agent protocol on a socket.
+/* nbdkit-fleece: quiesce, the qemu-guest-agent protocol on a socket.
  *
  * Design: one connection per operation.  QEMU's agent chardev is a
  * server that talks to one client at a time and may come and go with
@@ -17,7 +17,7 @@
  * keeps running in the guest; the next operation's sync waits behind
  * it (and skips its late reply).
  *
- * Locking: none here; quiesce.c serialises calls.
+ * Locking: none here; the guard serialises calls (backend.h).
  */
 #include <config.h>
 
@@ -38,8 +38,8 @@
 #include <nbdkit-plugin.h>
 
 #include "monotime.h"
-#include "qga-reply.h"
-#include "qga-socket.h"
+#include "agent-reply.h"
+#include "agent-socket.h"
 
 #define MAX_REPLY (64 * 1024)
 

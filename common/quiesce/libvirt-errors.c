@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, libvirt errors as one-line reasons.
+/* nbdkit-fleece: quiesce, libvirt errors as one-line reasons.
  *
  * Design: a table from libvirt error codes to the cause a user can act
  * on and its fix.  Two causes share codes with others and are told
@@ -18,8 +18,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "qga-libvirt-errors.h"
-#include "qga-reply.h"
+#include "libvirt-errors.h"
+#include "agent-reply.h"
 
 static const struct {
   int code;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, a bounded job on a detached worker thread.
+/* nbdkit-fleece: quiesce, a bounded job on a detached worker thread.
  *
  * Design: a call that may block for ever (libvirt's, which nothing
  * below us bounds) runs as fn (data) on a detached thread of its own,
@@ -68,7 +68,7 @@
 
 #include "cleanup.h"
 #include "monotime.h"
-#include "qga-job.h"
+#include "job.h"
 
 struct qga_job {
   pthread_mutex_t lock;         /* protects refs, done */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the quiesce guard (see quiesce-guard.h).
+/* nbdkit-fleece: quiesce, the guard (the contract is in guard.h).
  *
  * Design: this file keeps the safety promises; the backend only talks.
  *
@@ -60,18 +60,22 @@
 
 #include "cleanup.h"
 #include "monotime.h"
-#include "qga-reply.h"
-#include "quiesce-guard.h"
-#include "quiesce-marker.h"
+#include "agent-reply.h"
+#include "guard.h"
+#include "marker.h"
 #include "quiesce-provider.h"
+
+/* Messages start with the configured name ("vmdisk", "fleece"). */
+#define gdebug(fmt, ...) nbdkit_debug ("%s: " fmt, cfg.name, ##__VA_ARGS__)
+#define gerror(fmt, ...) nbdkit_error ("%s: " fmt, cfg.name, ##__VA_ARGS__)
 
 #define RETRY_MIN_NS NS_PER_SEC
 #define RETRY_MAX_NS (4 * NS_PER_SEC)
 
-static struct guard_config cfg;
+static struct guard_config cfg = { .name = "vmdisk" };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
-static bool owed, recovery, stopping, started;
+static bool owed, recovery, stale_stuck, stopping, started;
 static uint64_t frozen_since, next_try, retry_at, retry_ns = RETRY_MIN_NS;
 static unsigned retries;
 static long stale_pid;
@@ -110,13 +114,13 @@ pay_debt (void)
 {
   uint64_t ms = (monotime_ns () - frozen_since) / NS_PER_MS;
 
-  nbdkit_debug ("vmdisk: %s thawed, frozen for %" PRIu64 " ms",
-                target (), ms);
+  gdebug ("%s thawed, frozen for %" PRIu64 " ms",
+          target (), ms);
   owed = false;
   frozen_since = 0;
   retry_at = 0;
   retries = 0;
-  marker_remove ();
+  marker_remove ();             /* on failure, the next write fails too */
 }
 
 /* Thaw the owed debt by until; on failure ask whether the guest
@@ -130,12 +134,12 @@ thaw_locked (uint64_t until, char *reason, size_t len)
   int r, s;
 
   if (!owed) {
-    nbdkit_debug ("vmdisk: thaw: nothing frozen by us");
+    gdebug ("thaw: nothing frozen by us");
     return 0;
   }
   r = cfg.backend->thaw (until, reason, len);
   if (r >= 0) {
-    nbdkit_debug ("vmdisk: thawed %d filesystem(s)", r);
+    gdebug ("thawed %d filesystem(s)", r);
     pay_debt ();
     return r;
   }
@@ -163,8 +167,8 @@ rollback (char *reason, size_t len)
   int s, t;
 
   s = cfg.backend->status (bound (), why, sizeof why);
-  nbdkit_debug ("vmdisk: after the failed freeze the guest reports %s",
-                s == 1 ? "frozen" : s == 0 ? "thawed" : why);
+  gdebug ("after the failed freeze the guest reports %s",
+          s == 1 ? "frozen" : s == 0 ? "thawed" : why);
   if (s == 0) {
     pay_debt ();
     return;
@@ -192,28 +196,31 @@ recover (uint64_t until)
   char why[512] = "";
   int s, t;
 
+  marker_kill_orphan (stale_pid);
   s = cfg.backend->status (until, why, sizeof why);
   if (s != 0) {
     if (s == -1)
-      nbdkit_debug ("vmdisk: recovery: status unknown (%s); thawing "
-                    "anyway", why);
+      gdebug ("recovery: status unknown (%s); thawing "
+              "anyway", why);
     why[0] = '\0';
     t = cfg.backend->thaw (until, why, sizeof why);
     if (t == -1) {
-      nbdkit_error ("vmdisk: warning: %s may have been left frozen by an "
-                    "earlier nbdkit (pid %ld) and cannot be thawed now: %s; "
-                    "retrying before the next freeze", target (),
-                    stale_pid, why);
+      gerror ("warning: %s may have been left frozen by an "
+              "earlier nbdkit (pid %ld) and cannot be thawed now: %s; "
+              "retrying before the next freeze", target (),
+              stale_pid, why);
       return;
     }
     if (s == 1 || t > 0)
-      nbdkit_error ("vmdisk: warning: guest %s (%s) was left frozen by an "
-                    "earlier nbdkit (pid %ld) that died; thawed %d "
-                    "filesystem(s)", target (), stale_target, stale_pid, t);
+      gerror ("warning: guest %s (%s) was left frozen by an "
+              "earlier nbdkit (pid %ld) that died; thawed %d "
+              "filesystem(s)", target (), stale_target, stale_pid, t);
   }
-  nbdkit_debug ("vmdisk: recovery done for the marker of pid %ld",
-                stale_pid);
-  marker_remove ();
+  if (marker_remove () == -1) {
+    stale_stuck = true;
+    return;
+  }
+  gdebug ("recovery done for the marker of pid %ld", stale_pid);
   recovery = false;
 }
 
@@ -228,12 +235,18 @@ freeze_locked (uint64_t deadline, char *reason, size_t len)
   int r;
 
   if (!started) {
-    qga_reasonf (reason, len, "vmdisk quiesce is not started (no "
-                 ".after_fork yet)");
+    qga_reasonf (reason, len, "%s quiesce is not started (no "
+                 ".after_fork yet)", cfg.name);
     return -1;
   }
   if (recovery)
     recover (deadline);
+  if (recovery && stale_stuck) {
+    qga_reasonf (reason, len, "the crash-recovery marker of an earlier "
+                 "nbdkit (pid %ld) for %s cannot be removed (see the log); "
+                 "not freezing", stale_pid, target ());
+    return -1;
+  }
   if (recovery) {
     qga_reasonf (reason, len, "%s may still be frozen by an earlier nbdkit "
                  "(pid %ld) and cannot be checked; not freezing", target (),
@@ -259,10 +272,10 @@ freeze_locked (uint64_t deadline, char *reason, size_t len)
   r = cfg.backend->freeze (deadline, cfg.mountpoints, cfg.nr_mountpoints,
                            reason, len);
   if (r >= 0)
-    nbdkit_debug ("vmdisk: froze %d filesystem(s) of %s in %" PRIu64 " ms",
-                  r, id, (monotime_ns () - t0) / NS_PER_MS);
+    gdebug ("froze %d filesystem(s) of %s in %" PRIu64 " ms",
+            r, id, (monotime_ns () - t0) / NS_PER_MS);
   else {
-    nbdkit_debug ("vmdisk: freeze failed: %s", reason);
+    gdebug ("freeze failed: %s", reason);
     rollback (reason, len);
   }
   return r;
@@ -304,9 +317,10 @@ freeze (uint64_t deadline_ns, char *reason, size_t len)
   ts.tv_nsec = until % NS_PER_SEC;
   err = pthread_mutex_clocklock (&lock, CLOCK_MONOTONIC, &ts);
   if (err == ETIMEDOUT) {
-    qga_reasonf (reason, len, "vmdisk: the watchdog was still thawing (a "
+    qga_reasonf (reason, len, "%s: the watchdog was still thawing (a "
                  "failed thaw's retry, or the recovery after an earlier "
-                 "nbdkit died) at the freeze's deadline: not freezing");
+                 "nbdkit died) at the freeze's deadline: not freezing",
+                 cfg.name);
     return -1;
   }
   if (err != 0)
@@ -377,17 +391,17 @@ watchdog_step (void)
     due = retry_at ? retry_at : frozen_since + cfg.frozen_max;
   if (owed && now >= due) {
     if (retry_at == 0)
-      nbdkit_error ("vmdisk: warning: %s frozen for %" PRIu64 " ms, more "
-                    "than frozen-max; the watchdog thaws it", target (),
-                    (now - frozen_since) / NS_PER_MS);
+      gerror ("warning: %s frozen for %" PRIu64 " ms, more "
+              "than frozen-max; the watchdog thaws it", target (),
+              (now - frozen_since) / NS_PER_MS);
     else
-      nbdkit_debug ("vmdisk: retrying the failed thaw of %s (attempt %u)",
-                    target (), retries + 1);
+      gdebug ("retrying the failed thaw of %s (attempt %u)",
+              target (), retries + 1);
     if (thaw_locked (bound (), reason, sizeof reason) == -1) {
       retries++;
       if ((retries & (retries - 1)) == 0)
-        nbdkit_error ("vmdisk: watchdog thaw failed (attempt %u): %s",
-                      retries, reason);
+        gerror ("watchdog thaw failed (attempt %u): %s",
+                retries, reason);
     }
     return;
   }
@@ -416,6 +430,12 @@ guard_configure (const struct guard_config *c)
   cfg = *c;
 }
 
+const struct fleece_quiesce_provider *
+guard_provider (void)
+{
+  return &fleece_quiesce_provider_v1;
+}
+
 int
 guard_start (void)
 {
@@ -432,12 +452,12 @@ guard_start (void)
   }
   if (err != 0) {
     errno = err;
-    nbdkit_error ("vmdisk: pthread_cond_init: %m");
+    gerror ("pthread_cond_init: %m");
     return -1;
   }
   if (marker_find_stale (&stale_pid, stale_target, sizeof stale_target)) {
-    nbdkit_debug ("vmdisk: found a crash-recovery marker of pid %ld for %s",
-                  stale_pid, stale_target);
+    gdebug ("found a crash-recovery marker of pid %ld for %s",
+            stale_pid, stale_target);
     recovery = true;
     next_try = 0;
   }
@@ -445,7 +465,7 @@ guard_start (void)
   err = pthread_create (&watchdog_thread, NULL, watchdog, NULL);
   if (err != 0) {
     errno = err;
-    nbdkit_error ("vmdisk: cannot start the quiesce watchdog thread: %m");
+    gerror ("cannot start the quiesce watchdog thread: %m");
     pthread_cond_destroy (&wake);
     return -1;
   }
@@ -469,8 +489,8 @@ guard_stop (void)
     {
       ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
       if (owed && thaw_locked (bound (), reason, sizeof reason) == -1)
-        nbdkit_error ("vmdisk: thaw at unload failed: %s (the marker stays "
-                      "for the next start)", reason);
+        gerror ("thaw at unload failed: %s (the marker stays "
+                "for the next start)", reason);
       started = false;
     }
     pthread_cond_destroy (&wake);

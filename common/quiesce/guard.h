@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the quiesce guard: the thaw debt, the
+/* nbdkit-fleece: quiesce, the guard: the thaw debt, the
  * watchdog, crash recovery, and the provider table for the filter.
  */
-#ifndef VMDISK_QUIESCE_GUARD_H
-#define VMDISK_QUIESCE_GUARD_H
+#ifndef QUIESCE_GUARD_H
+#define QUIESCE_GUARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qga-backend.h"
+#include "backend.h"
+#include "quiesce-provider.h"
 
 struct guard_config {
+  const char *name;             /* for messages: "vmdisk", "fleece" */
   const struct qga_backend *backend;
   char *const *mountpoints;     /* NULL-terminated; empty: all */
   size_t nr_mountpoints;
@@ -20,9 +22,15 @@ struct guard_config {
 
 /* From .config_complete, before any thread: copy the configuration
  * (the strings it points to must outlive the guard).  The marker
- * must already be initialised (quiesce-marker.h).
+ * must already be initialised (marker.h).
  */
 extern void guard_configure (const struct guard_config *cfg);
+
+/* The provider table (common/include/quiesce-provider.h) through
+ * which the guard is driven: the one the plugin exports, or, for a
+ * component that links the guard itself, its own.
+ */
+extern const struct fleece_quiesce_provider *guard_provider (void);
 
 /* From .after_fork: look for a marker left by a dead earlier run (the
  * watchdog then checks and thaws the guest), start the watchdog.
@@ -36,4 +44,4 @@ extern int guard_start (void);
  */
 extern unsigned guard_stop (void);
 
-#endif /* VMDISK_QUIESCE_GUARD_H */
+#endif /* QUIESCE_GUARD_H */

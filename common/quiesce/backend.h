@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, the interface of a guest quiesce backend.
+/* nbdkit-fleece: quiesce, the interface of a guest quiesce backend.
  *
- * quiesce.c (parameters, thaw debt, watchdog, crash-recovery marker)
- * drives one backend: qga-libvirt.c (libvirt, virDomainFSFreeze and
- * friends) or qga-socket.c (the qemu-guest-agent protocol spoken
- * directly on QEMU's agent socket).
+ * The guard (thaw debt, watchdog, crash-recovery marker) drives one
+ * backend: libvirt (virDomainFSFreeze and friends, libvirt.h) or the
+ * agent socket (the qemu-guest-agent protocol spoken directly on
+ * QEMU's agent socket, agent-socket.h).
  *
  * Contract for every function: it returns before deadline_ns
  * (CLOCK_MONOTONIC, see monotime.h) whatever the guest does, and on
  * failure returns -1 and writes one line into reason[len] that names
  * the target (domain or socket) and, where there is one, the fix.  It
- * does not call nbdkit_error.  quiesce.c calls them with its mutex
+ * does not call nbdkit_error.  The guard calls them with its lock
  * held, so a backend never sees two calls at once; a backend may keep
  * work running in the background after giving up waiting (libvirt),
  * but must cope with being called again meanwhile.
  */
-#ifndef VMDISK_QGA_BACKEND_H
-#define VMDISK_QGA_BACKEND_H
+#ifndef QUIESCE_BACKEND_H
+#define QUIESCE_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -57,4 +57,4 @@ struct qga_backend {
 /* -D vmdisk.agent=1: log every agent exchange in full. */
 extern int vmdisk_debug_agent;
 
-#endif /* VMDISK_QGA_BACKEND_H */
+#endif /* QUIESCE_BACKEND_H */

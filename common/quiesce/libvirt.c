@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, guest quiesce through libvirt.
+/* nbdkit-fleece: quiesce, guest quiesce through libvirt.
  *
  * Design: every operation (resolve, freeze, thaw, status) is one call:
  * connect if needed, look the domain up by UUID or name (every time:
  * the domain may be defined, started or restarted while nbdkit runs),
  * check it is running, then make the one libvirt call.  Each call runs
- * as a job of qga-job.c on its own detached worker thread, which the
+ * as a bounded job (job.h) on its own detached worker thread, which the
  * caller waits for until the deadline and then gives up waiting; that
  * is the hard bound, whatever libvirt or libvirtd do.  libvirt's own
  * bound is the domain's agent response timeout, which by default is
@@ -36,8 +36,8 @@
  * and says how many still run, so that the caller keeps uri, domain
  * and the mountpoints (which they read) allocated.
  *
- * Locking: conn is only touched by callers, which quiesce.c
- * serialises; a call's fields as qga-job.h says.
+ * Locking: conn is only touched by callers, which the guard
+ * serialises (backend.h); a call's fields as job.h says.
  */
 #include <config.h>
 
@@ -54,10 +54,10 @@
 #include <nbdkit-plugin.h>
 
 #include "monotime.h"
-#include "qga-job.h"
-#include "qga-libvirt.h"
-#include "qga-libvirt-errors.h"
-#include "qga-reply.h"
+#include "job.h"
+#include "libvirt.h"
+#include "libvirt-errors.h"
+#include "agent-reply.h"
 
 enum op { OP_RESOLVE, OP_FREEZE, OP_THAW, OP_STATUS };
 static const char *const op_names[] = {

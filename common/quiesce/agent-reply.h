@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, guest agent replies and reason strings.
+/* nbdkit-fleece: quiesce, guest agent replies and reason strings.
  *
  * Both quiesce backends (libvirt and the direct agent socket) receive
  * qemu-guest-agent replies as JSON text and must check their shape
@@ -8,8 +8,8 @@
  * and validate, and write one plain-words line into a caller's reason
  * buffer on failure.  Stateless and thread-safe.
  */
-#ifndef VMDISK_QGA_REPLY_H
-#define VMDISK_QGA_REPLY_H
+#ifndef QUIESCE_AGENT_REPLY_H
+#define QUIESCE_AGENT_REPLY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,4 +50,4 @@ extern int qga_reply_count (json_object *ret, const char *cmd,
  */
 extern int qga_reply_status (json_object *ret, char *reason, size_t len);
 
-#endif /* VMDISK_QGA_REPLY_H */
+#endif /* QUIESCE_AGENT_REPLY_H */

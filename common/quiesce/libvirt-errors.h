@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, libvirt errors as one-line reasons. */
-#ifndef VMDISK_QGA_LIBVIRT_ERRORS_H
-#define VMDISK_QGA_LIBVIRT_ERRORS_H
+/* nbdkit-fleece: quiesce, libvirt errors as one-line reasons. */
+#ifndef QUIESCE_LIBVIRT_ERRORS_H
+#define QUIESCE_LIBVIRT_ERRORS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,4 +23,4 @@ extern bool lv_error_conn_dead (void);
  */
 extern bool lv_error_no_domain (void);
 
-#endif /* VMDISK_QGA_LIBVIRT_ERRORS_H */
+#endif /* QUIESCE_LIBVIRT_ERRORS_H */

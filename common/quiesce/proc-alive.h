@@ -24,8 +24,8 @@
  * "no such process", or the process exists but is another user's (kill
  * gives EPERM) and /proc does not show it (mounted with hidepid=).
  */
-#ifndef FLEECE_PROC_ALIVE_H
-#define FLEECE_PROC_ALIVE_H
+#ifndef QUIESCE_PROC_ALIVE_H
+#define QUIESCE_PROC_ALIVE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,4 +72,4 @@ extern time_t proc_alive_parse_utc (const char *s);
 /* Write t as "YYYY-MM-DDTHH:MM:SSZ" into buf (len >= 21). */
 extern void proc_alive_format_utc (time_t t, char *buf, size_t len);
 
-#endif /* FLEECE_PROC_ALIVE_H */
+#endif /* QUIESCE_PROC_ALIVE_H */

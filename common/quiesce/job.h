@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, a bounded job on a detached worker thread.
+/* nbdkit-fleece: quiesce, a bounded job on a detached worker thread.
  *
  * Use: job = qga_job_new (fn, free_data, data); qga_job_start (job);
  * qga_job_wait (job, deadline); read the results fn wrote into data
@@ -10,8 +10,8 @@
  * Locking: the calls on one job are made by one thread, the one that
  * made it.  fn runs with no lock of this file held.
  */
-#ifndef VMDISK_QGA_JOB_H
-#define VMDISK_QGA_JOB_H
+#ifndef QUIESCE_JOB_H
+#define QUIESCE_JOB_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,4 +62,4 @@ extern void qga_job_release (struct qga_job *job);
  */
 extern unsigned qga_job_drain (uint64_t deadline_ns);
 
-#endif /* VMDISK_QGA_JOB_H */
+#endif /* QUIESCE_JOB_H */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, guest agent replies (see qga-reply.h).
+/* nbdkit-fleece: quiesce, guest agent replies (the contract is in
+ * agent-reply.h).
  *
  * Design: replies come from a guest, which we do not trust: every
  * field is checked for presence and type before use, and anything
@@ -15,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "qga-reply.h"
+#include "agent-reply.h"
 
 void
 qga_reasonf (char *reason, size_t len, const char *fmt, ...)

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk, guest quiesce through libvirt (domain=). */
-#ifndef VMDISK_QGA_LIBVIRT_H
-#define VMDISK_QGA_LIBVIRT_H
+/* nbdkit-fleece: quiesce, guest quiesce through libvirt (domain=). */
+#ifndef QUIESCE_LIBVIRT_H
+#define QUIESCE_LIBVIRT_H
 
 #include <stdbool.h>
 
-#include "qga-backend.h"
+#include "backend.h"
 
 /* The backend for domain (a name or UUID) on uri (NULL: libvirt's
  * default).  The strings are kept, not copied.  If set_agent_timeout,
@@ -18,4 +18,4 @@ extern const struct qga_backend *qga_libvirt_backend (const char *uri,
                                                       const char *domain,
                                                       bool set_agent_timeout);
 
-#endif /* VMDISK_QGA_LIBVIRT_H */
+#endif /* QUIESCE_LIBVIRT_H */
