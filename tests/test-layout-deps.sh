@@ -210,7 +210,7 @@ violate ()              # FILE LINE: add LINE after FILE's first line
   sed -i "1a $2" "$scratch/$1"
 }
 violate plugins/vmdisk/disk.c '#include "snapshot.h"'
-violate filters/fleece/cbw.c '#include "qga-reply.h"'
+violate filters/fleece/cbw.c '#include "disk.h"'
 violate common/utils/full-rw.c '#include "../../filters/fleece/fleece.h"'
 violate filters/fleece/control/proto.c '#include "snapshot.h"'
 violate filters/fleece/control/json.h '#include "server.h"'
@@ -219,7 +219,7 @@ violate tools/fleecectl/conn.h '#include "no-such-header.h"'
 mkdir "$scratch/filters/fleece/extra"
 echo '#include "fleece.h"' > "$scratch/filters/fleece/extra/x.c"
 echo 'x_SOURCES = ../filters/fleece/stats.c' >> "$scratch/tests/Makefile.am"
-sed -i 's|\.\./plugins/vmdisk/qga-socket\.c|qga-socket.c|' \
+sed -i 's|\.\./plugins/vmdisk/quiesce\.c|quiesce.c|' \
   "$scratch/tests/Makefile.am"
 check_includes "$scratch" > "$tmpdir/scratch"
 check_sources "$scratch" >> "$tmpdir/scratch"
@@ -229,7 +229,7 @@ expect=(
   "plugins/vmdisk/disk.c includes snapshot.h from filters/fleece/:\
  plugins/vmdisk/ $only common/include/, common/utils/, common/quiesce/,\
  plugins/vmdisk/"
-  "filters/fleece/cbw.c includes qga-reply.h from plugins/vmdisk/:\
+  "filters/fleece/cbw.c includes disk.h from plugins/vmdisk/:\
  filters/fleece/ $only"
   "common/utils/full-rw.c includes ../../filters/fleece/fleece.h from\
  filters/fleece/: common/utils/ $only common/include/, common/utils/"
@@ -243,7 +243,7 @@ expect=(
  the tree"
   "filters/fleece/extra/x.c: filters/fleece/extra/ has no rule"
   "tests/Makefile.am lists ../filters/fleece/stats.c: link the library"
-  "KNOWN exception \"tests/Makefile.am: ../plugins/vmdisk/qga-socket.c\"\
+  "KNOWN exception \"tests/Makefile.am: ../plugins/vmdisk/quiesce.c\"\
  is gone"
 )
 for e in "${expect[@]}"; do
