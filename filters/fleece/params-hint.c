@@ -15,7 +15,7 @@
  * refuses a key: the filter's next() never returns.  So the hint is
  * armed around next() (params_hint_arm) and given by an atexit
  * handler if the process exits meanwhile; disarmed, the handler says
- * nothing (also when it runs at dlclose).
+ * nothing.  The filter pins itself in memory for that handler.
  *
  * The names are read from params_help, the one list of parameters (a
  * new one is in the help anyway).  State: the armed key, written and
@@ -23,6 +23,7 @@
  */
 #include <config.h>
 
+#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,12 +155,28 @@ hint_at_exit (void)
     hint (armed);
 }
 
+/* Keep this filter mapped until the process exits, so that the exit
+ * handler's code is still there when it runs.  glibc ties a shared
+ * object's atexit handler to the object and runs it at dlclose, but a
+ * sanitizer's interceptor does not (ThreadSanitizer jumped into the
+ * unmapped filter at every exit).  nbdkit unloads only when exiting.
+ * False if the filter cannot be pinned: then no handler.
+ */
+static bool
+pin_self (void)
+{
+  Dl_info info;
+
+  return dladdr ((void *) pin_self, &info) != 0 &&
+    dlopen (info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != NULL;
+}
+
 void
 params_hint_arm (const char *key)
 {
   static bool registered;
 
   if (!registered && key != NULL)
-    registered = atexit (hint_at_exit) == 0;
+    registered = pin_self () && atexit (hint_at_exit) == 0;
   armed = key;
 }
