@@ -10,8 +10,9 @@
  * those bytes, so a complete copy ends at 1.  Over disk-size instead,
  * a complete copy of a sparse disk ended at a few percent.
  *
- * Measured once per generation, by the first snapshot connection's
- * .prepare, with that connection's own plugin context and the code
+ * Measured once per generation, by the first snapshot connection to
+ * join it (in .prepare, or at the first data request that created
+ * it), with that connection's own plugin context and the code
  * that answers a client's extents (snap_extents), in chunks of
  * CHUNK bytes: it runs after the snapshot was created and the guest
  * thawed, and live writes wait on a read hold for at most one chunk's
