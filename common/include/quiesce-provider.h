@@ -13,6 +13,13 @@
  * does not know.  Fields are only ever appended; struct_size says
  * how many bytes the provider's table has.
  *
+ * Disks: the table also says which disks the plugin serves (disks,
+ * appended after status), because a snapshot must cover every disk of
+ * the VM at one instant, including disks nobody has connected to, and
+ * nbdkit gives a filter no way to list its plugin's exports outside a
+ * client's NBD_OPT_LIST.  A table too short to have disks (struct_size)
+ * or with disks NULL means one disk, the export "".
+ *
  * Threading: the filter serialises calls (one snapshot is created at a
  * time), but the provider must tolerate its own watchdog thread racing
  * with thaw.  All functions may be called from any nbdkit thread.
@@ -63,6 +70,22 @@ struct fleece_quiesce_provider {
 
   /* 1 if the guest reports frozen, 0 if thawed, -1 if unknown. */
   int (*status) (char *reason, size_t reason_len);
+
+  /* The export names of the disks served, in the order given to the
+   * plugin: sets names[i] for i < min (n, max) and returns n, the
+   * number of disks (1 <= n <= FLEECE_MAX_DISKS).  One unnamed disk
+   * (vmdisk's file=) is one name, "".  The strings live until the
+   * plugin is unloaded.  Callable from .get_ready on; fixed by then.
+   */
+  size_t (*disks) (const char **names, size_t max);
 };
+
+/* The most disks one plugin serves (a VM's disks: vda..vdz and more). */
+#define FLEECE_MAX_DISKS 64
+
+/* Does provider table p have member m (it may be older and shorter)? */
+#define FLEECE_PROVIDER_HAS(p, m)                                       \
+  ((p)->struct_size >= offsetof (struct fleece_quiesce_provider, m) +   \
+   sizeof ((p)->m) && (p)->m != NULL)
 
 #endif /* FLEECE_QUIESCE_PROVIDER_H */

@@ -22,6 +22,16 @@ main (void)
   assert (offsetof (struct fleece_quiesce_provider, freeze) == 24);
   assert (offsetof (struct fleece_quiesce_provider, thaw) == 32);
   assert (offsetof (struct fleece_quiesce_provider, status) == 40);
+  assert (offsetof (struct fleece_quiesce_provider, disks) == 48);
+  {
+    /* A provider built before disks was appended is 48 bytes long. */
+    struct fleece_quiesce_provider old = { .struct_size = 48 };
+    struct fleece_quiesce_provider cur = {
+      .struct_size = sizeof cur, .disks = NULL,
+    };
+    assert (!FLEECE_PROVIDER_HAS (&old, disks));
+    assert (!FLEECE_PROVIDER_HAS (&cur, disks));
+  }
   printf ("ok\n");
   return 0;
 }
