@@ -19,6 +19,7 @@
 
 struct fdisk fleece_disks[FLEECE_MAX_DISKS];
 size_t fleece_ndisks;
+static void (*select_export) (const char *name);
 
 /* The plugin's disk names: n (names[] set), or 1 with names[0] "". */
 static size_t
@@ -29,10 +30,13 @@ plugin_disks (const char **names)
   size_t n;
 
   if (p == NULL || p->abi_version != FLEECE_QUIESCE_ABI_VERSION ||
-      !FLEECE_PROVIDER_HAS (p, disks))
+      !FLEECE_PROVIDER_HAS (p, disks) ||
+      !FLEECE_PROVIDER_HAS (p, select_export))
     n = 0;
-  else
+  else {
     n = p->disks (names, FLEECE_MAX_DISKS);
+    select_export = p->select_export;
+  }
   if (n == 0 || n > FLEECE_MAX_DISKS) {
     names[0] = "";
     n = 1;
@@ -74,6 +78,13 @@ disks_get_ready (void)
   if (multi)
     nbdkit_debug ("fleece: %zu disks: one snapshot covers them all", n);
   return 0;
+}
+
+void
+disks_select (int disk)
+{
+  if (select_export)
+    select_export (disk >= 0 ? fleece_disks[disk].live : NULL);
 }
 
 void

@@ -37,6 +37,13 @@ extern size_t fleece_ndisks;
  */
 extern int disks_get_ready (void);
 
+/* Around nbdkit_next_context_open of the filter's own (shared)
+ * plugin contexts, which carry no export name: tell the plugin which
+ * disk the context is for (disks_select (i)), then forget it
+ * (disks_select (-1)).  Per thread.  Nothing with one disk.
+ */
+extern void disks_select (int disk);
+
 /* .unload: close the stores. */
 extern void disks_unload (void);
 

@@ -315,19 +315,25 @@ linger_main (void *arg)
   return NULL;
 }
 
-/* A plugin context of our own (snapshot_begin, and cbw.c's copies for
- * a connection older than a growth of the disk), opened afresh each
- * time: nbdkit remembers a context's size from its first get_size, so
- * a kept one would miss a resized disk.  Any thread: backend is set
- * before the first connection and never changes.
+/* A plugin context of our own for disk (each disk's size when a
+ * snapshot is created, and cbw.c's copies for a connection older than
+ * a growth of the disk), opened afresh each time: nbdkit remembers a
+ * context's size from its first get_size, so a kept one would miss a
+ * resized disk.  Shared (it may be opened outside a connection), so
+ * nbdkit gives the plugin no export name: disks_select names the
+ * disk.  Any thread: backend is set before the first connection and
+ * never changes.
  */
 static nbdkit_next *
 open_context (size_t disk, char *why, size_t len)
 {
   nbdkit_next *n = NULL;
 
-  if (backend != NULL)
+  if (backend != NULL) {
+    disks_select (disk);
     n = nbdkit_next_context_open (backend, 1, fleece_disks[disk].live, 1);
+    disks_select (-1);
+  }
   if (n && n->prepare (n) == -1) {
     nbdkit_next_context_close (n);
     n = NULL;
