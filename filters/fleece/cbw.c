@@ -117,14 +117,15 @@ give_up (struct copy *c, int *err)
   }
   if (!fleece_cfg.fail_write) {
     if (blocks_unclaim (c->d->blocks, c->unsettled, c->last, c->why))
-      nbdkit_error ("fleece: snapshot generation %" PRIu64 " is broken "
-                    "and will fail every read: %s", gen, c->why);
+      nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s is "
+                    "broken and will fail every read: %s", gen,
+                    OF_DISK (c->d->index), c->why);
     return 0;
   }
   blocks_unclaim (c->d->blocks, c->unsettled, c->last, NULL);
   nbdkit_error ("fleece: live write refused to keep snapshot generation "
-                "%" PRIu64 " exact (on-cbw-error=fail-write): %s",
-                gen, c->why);
+                "%" PRIu64 "%s%s exact (on-cbw-error=fail-write): %s",
+                gen, OF_DISK (c->d->index), c->why);
   *err = c->err;
   return -1;
 }

@@ -32,6 +32,12 @@ struct fdisk {
 extern struct fdisk fleece_disks[FLEECE_MAX_DISKS];
 extern size_t fleece_ndisks;
 
+/* For messages: "%s%s" with OF_DISK (i) says " of disk NAME", or
+ * nothing for the one disk of a single-disk server.
+ */
+#define OF_DISK(i) \
+  (*fleece_disks[(i)].name ? " of disk " : ""), fleece_disks[(i)].name
+
 /* .get_ready: ask the plugin which disks it serves, open a store for
  * each.  0 or -1 after nbdkit_error.
  */

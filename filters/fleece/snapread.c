@@ -31,11 +31,6 @@
 #include "stats.h"
 #include "store.h"
 
-/* " disk NAME" for messages, nothing with one unnamed disk. */
-#define DISK_NAMED(d) \
-  (*fleece_disks[(d)->index].name ? " disk " : ""), \
-  fleece_disks[(d)->index].name
-
 /* Check the generation.  Returns s, or NULL with *err = EIO. */
 /* Disk `disk`'s part of the active snapshot, if it is generation gen;
  * else NULL after nbdkit_error, *err EIO.
@@ -79,7 +74,7 @@ hold (struct snap_disk *s, uint64_t first, uint64_t last, bool allow_released,
 
   if (t == -1) {
     nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s: %s",
-                  s->snap->generation, DISK_NAMED (s), why);
+                  s->snap->generation, OF_DISK (s->index), why);
     *err = EIO;
   }
   return t;
@@ -91,7 +86,7 @@ unhold (struct snap_disk *s, int64_t ticket, int r, int *err)
   if (blocks_unhold (s->blocks, ticket) == -1 && r == 0) {
     nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s broke "
                   "during the read: the data read is discarded",
-                  s->snap->generation, DISK_NAMED (s));
+                  s->snap->generation, OF_DISK (s->index));
     *err = EIO;
     return -1;
   }
