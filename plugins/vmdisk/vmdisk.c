@@ -71,6 +71,7 @@ vmdisk_config_complete (void)
 {
   if (disks_config_complete () == -1)
     return -1;
+  vmdisk_quiesce_disks (disks_names);
   return vmdisk_quiesce_config_complete ();
 }
 
