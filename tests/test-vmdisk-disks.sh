@@ -4,9 +4,9 @@
 # export NAME.  Every data operation (read, write, zero, trim, flush,
 # extents) reaches its own file only, checked by the files' contents
 # and by each export's allocation map; nbdinfo --list shows every
-# export with its description; the export "" and unknown names are
-# refused with the list of names; and every parameter error gives its
-# message.
+# export with its description; readonly= covers every disk; the
+# export "" and unknown names are refused with the list of names; and
+# every parameter error gives its message.
 source "$srcdir/functions.sh"
 requires /usr/bin/python3 -c 'import nbd'
 requires nbdinfo --version
@@ -97,6 +97,20 @@ EOF
 echo "== two and three disks"
 serve vda vdb
 serve data_1 log-2 Z
+rm -f "$tmpdir"/*.img
+
+echo "== readonly= applies to every disk, wherever it is given"
+truncate -s 1M "$tmpdir/a.img" "$tmpdir/b.img" "$tmpdir/c.img"
+nbdkit -U - "$VMDISK" readonly=true disk=vda:"$tmpdir/a.img" \
+  disk=vdb:"$tmpdir/b.img" disk=vdc:"$tmpdir/c.img" \
+  --run "nbdinfo --list --json \"\$uri\" > '$tmpdir/ro.json'"
+/usr/bin/python3 - "$tmpdir/ro.json" <<'EOF'
+import json, sys
+ro = [(e["export-name"], e["is_read_only"])
+      for e in json.load(open(sys.argv[1]))["exports"]]
+assert ro == [("vda", True), ("vdb", True), ("vdc", True)], ro
+print("ok: readonly=true before the disks: every export read-only")
+EOF
 rm -f "$tmpdir"/*.img
 
 echo "== the default export and unknown names"
