@@ -117,12 +117,15 @@ echo "== the default export and unknown names"
 img="$tmpdir/a.img"
 truncate -s 1M "$img"
 truncate -s 1M "$tmpdir/b.img"
-for name in "" x; do
+# Each name in a URI, and the log's quoting of it: a newline and a
+# backslash as \xHH, no more than 80 bytes.
+for name in "" x "x%0Ay%5Cz" "$(printf 'w%.0s' $(seq 90))"; do
+  shown=$(sed 's/%0A/\\x0a/; s/%5C/\\x5c/; s/^\(w\{80\}\)w*$/\1.../' <<<"$name")
   nbdkit -U - "$VMDISK" disk=vda:"$img" disk=vdb:"$tmpdir/b.img" \
     --run "nbdinfo \"nbd+unix:///$name?socket=\$unixsocket\"" \
     > "$tmpdir/out" 2>&1 && {
     echo "$0: FAIL: export '$name' was served" >&2; exit 1; }
-  grep -F "error: vmdisk: no disk is exported as '$name': the exports are 'vda', 'vdb' (disk=NAME:PATH)" "$tmpdir/out" || {
+  grep -F "error: vmdisk: no disk is exported as '$shown': the exports are 'vda', 'vdb' (disk=NAME:PATH)" "$tmpdir/out" || {
     cat "$tmpdir/out" >&2
     echo "$0: FAIL: no list of exports for '$name'" >&2; exit 1; }
 done

@@ -16,13 +16,11 @@
 
 #define _GNU_SOURCE 1          /* asprintf */
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <inttypes.h>
 #include <sys/stat.h>
 
 #define NBDKIT_API_VERSION 2
@@ -280,68 +278,26 @@ disks_close (void)
     disk_close (&table[i]);
 }
 
-struct disk *
-disks_lookup (const char *name)
-{
-  char list[FLEECE_MAX_DISKS * 68] = "";
-  struct disk *d;
-  size_t i, used;
-
-  if (mode == MODE_FILE)
-    return &table[0];
-  d = find (name, strlen (name));
-  if (d)
-    return d;
-  for (i = 0; i < nr_disks; i++) {
-    used = strlen (list);
-    snprintf (list + used, sizeof list - used, "%s'%.63s'",
-              i ? ", " : "", table[i].name);
-  }
-  nbdkit_error ("vmdisk: no disk is exported as '%s': the exports are %s "
-                "(disk=NAME:PATH)", name, list);
-  return NULL;
-}
-
-/* "256 MiB": the largest binary unit that divides size, else bytes. */
-static void
-format_size (uint64_t size, char *buf, size_t len)
-{
-  static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
-  size_t u = 0;
-
-  while (u + 1 < sizeof units / sizeof units[0] && size >= 1024 &&
-         size % 1024 == 0) {
-    size /= 1024;
-    u++;
-  }
-  snprintf (buf, len, "%" PRIu64 " %s", size, units[u]);
-}
-
-int
-disks_list_exports (struct nbdkit_exports *exports)
-{
-  char desc[PATH_MAX + 128], size[32];
-  const struct disk *d;
-  size_t i;
-
-  for (i = 0; i < nr_disks; i++) {
-    d = &table[i];
-    format_size (d->size, size, sizeof size);
-    snprintf (desc, sizeof desc, "%s%.63s%s%s (%s, %s)",
-              *d->name ? "disk " : "", d->name, *d->name ? ": " : "",
-              d->path, d->is_bdev ? "block device" : "raw image", size);
-    if (nbdkit_add_export (exports, d->name, desc) == -1)
-      return -1;
-  }
-  return 0;
-}
-
 size_t
-disks_names (const char **names, size_t max)
+disks_count (void)
 {
-  size_t i;
-
-  for (i = 0; i < nr_disks && i < max; i++)
-    names[i] = table[i].name;
   return nr_disks;
+}
+
+struct disk *
+disks_get (size_t i)
+{
+  return &table[i];
+}
+
+bool
+disks_named (void)
+{
+  return mode == MODE_DISK;
+}
+
+struct disk *
+disks_find (const char *name)
+{
+  return find (name, strlen (name));
 }

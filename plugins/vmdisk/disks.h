@@ -13,7 +13,8 @@
  *
  * Lifetime: disks_config in .config, disks_config_complete in
  * .config_complete, disks_open in .get_ready, disks_close at .cleanup
- * or .unload.  Errors name the parameter (file=PATH or disk=NAME:PATH)
+ * or .unload.  What clients see of the table (export names, the
+ * list of exports) is in exports.h.  Errors name the parameter (file=PATH or disk=NAME:PATH)
  * and the fix, in one nbdkit_error.
  *
  * Locking: the table is written during configuration only, before any
@@ -23,6 +24,7 @@
 #ifndef VMDISK_DISKS_H
 #define VMDISK_DISKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <nbdkit-plugin.h>
@@ -48,17 +50,18 @@ extern int disks_open (void);
 /* Close every disk and free the table.  Safe to call twice. */
 extern void disks_close (void);
 
-/* From .open: the disk serving export name, or NULL after one
- * nbdkit_error listing the export names.
+/* The number of disks, and disk i (i < disks_count ()), in the order
+ * given.
  */
-extern struct disk *disks_lookup (const char *name);
+extern size_t disks_count (void);
+extern struct disk *disks_get (size_t i);
 
-/* .list_exports: each export with its description.  0 or -1. */
-extern int disks_list_exports (struct nbdkit_exports *exports);
-
-/* The export names in order (file=: one name, ""): sets names[i] for
- * i < min (n, max), returns n.  The provider table's disks member.
+/* true if the disks were given by disk= (each its own export NAME),
+ * false for file= (one disk, whatever the export name).
  */
-extern size_t disks_names (const char **names, size_t max);
+extern bool disks_named (void);
+
+/* The disk given as disk=NAME:PATH with this NAME, or NULL. */
+extern struct disk *disks_find (const char *name);
 
 #endif /* VMDISK_DISKS_H */

@@ -2,9 +2,9 @@
 /* nbdkit-fleece: the vmdisk plugin.
  *
  * Serves a VM's raw disk images or block devices, one export per disk
- * (the table in disks.h; the data path in disk.c, direct.c, zero.c,
- * extents.c) and offers guest quiesce to the fleece filter (quiesce.c,
- * behind the hooks in quiesce.h).  This file holds the callback table;
+ * (the table in disks.h, its export names in exports.h; the data path
+ * in disk.c, direct.c, zero.c, extents.c) and offers guest quiesce to
+ * the fleece filter (quiesce.c, behind the hooks in quiesce.h).  This file holds the callback table;
  * the callbacks are thin.
  *
  * Lifetime: parameters in .config (each checked as it arrives, the
@@ -24,6 +24,7 @@
 
 #include "disk.h"
 #include "disks.h"
+#include "exports.h"
 #include "extents.h"
 #include "help.h"
 #include "quiesce.h"
@@ -65,7 +66,7 @@ vmdisk_config_complete (void)
 {
   if (disks_config_complete () == -1)
     return -1;
-  vmdisk_quiesce_disks (disks_names);
+  vmdisk_quiesce_disks (exports_names);
   return vmdisk_quiesce_config_complete ();
 }
 
@@ -108,14 +109,14 @@ static int
 vmdisk_list_exports (int readonly, int is_tls,
                      struct nbdkit_exports *exports)
 {
-  return disks_list_exports (exports);
+  return exports_list (exports);
 }
 
 /* The handle is the connection's disk. */
 static void *
 vmdisk_open (int readonly)
 {
-  return disks_lookup (nbdkit_export_name ());
+  return exports_lookup (nbdkit_export_name ());
 }
 
 static int64_t
