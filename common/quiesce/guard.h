@@ -26,6 +26,13 @@ struct guard_config {
  */
 extern void guard_configure (const struct guard_config *cfg);
 
+/* From .config_complete, before any thread: the function behind the
+ * provider table's disks member (see quiesce-provider.h).  Until it is
+ * set, the table lists one disk, the export "".
+ */
+extern void guard_set_disks (size_t (*disks) (const char **names,
+                                               size_t max));
+
 /* The provider table (common/include/quiesce-provider.h) through
  * which the guard is driven: the one the plugin exports, or, for a
  * component that links the guard itself, its own.
