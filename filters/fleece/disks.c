@@ -16,6 +16,7 @@
 
 #include "disks.h"
 #include "fleece.h"
+#include "log-quote.h"
 
 struct fdisk fleece_disks[FLEECE_MAX_DISKS];
 size_t fleece_ndisks;
@@ -116,7 +117,7 @@ valid_names (char *buf, size_t len)
 int
 disks_lookup (const char *exportname, bool *snapshot)
 {
-  char names[2048];
+  char names[2048], asked[400];
   size_t i;
 
   for (i = 0; i < fleece_ndisks; i++) {
@@ -125,9 +126,9 @@ disks_lookup (const char *exportname, bool *snapshot)
       return i;
   }
   valid_names (names, sizeof names);
+  log_quote (exportname, asked, sizeof asked);
   nbdkit_error ("fleece: unknown export '%s': valid exports are %s "
-                "(a disk, and its point-in-time snapshot)",
-                exportname, names);
+                "(a disk, and its point-in-time snapshot)", asked, names);
   return -1;
 }
 

@@ -19,26 +19,8 @@
 
 #include "disks.h"
 #include "exports.h"
+#include "log-quote.h"
 #include "quiesce-provider.h"
-
-/* A client's export name, safe for one log line: printable ASCII as
- * it is, other bytes as \xHH, at most 80 bytes of it.
- */
-static void
-quote (const char *name, char *buf, size_t len)
-{
-  const unsigned char *p = (const unsigned char *) name;
-  size_t used = 0, n = 0;
-  bool plain;
-
-  buf[0] = '\0';
-  for (; *p && n < 80 && used + 8 < len; p++, n++) {
-    plain = *p >= 0x20 && *p < 0x7f && *p != '\\';
-    used += snprintf (buf + used, len - used, plain ? "%c" : "\\x%02x", *p);
-  }
-  if (*p)
-    snprintf (buf + used, len - used, "...");
-}
 
 struct disk *
 exports_lookup (const char *name)
@@ -57,7 +39,7 @@ exports_lookup (const char *name)
     snprintf (list + used, sizeof list - used, "%s'%.63s'",
               i ? ", " : "", disks_get (i)->name);
   }
-  quote (name, asked, sizeof asked);
+  log_quote (name, asked, sizeof asked);
   nbdkit_error ("vmdisk: no disk is exported as '%s': the exports are %s "
                 "(disk=NAME:PATH)", asked, list);
   return NULL;
@@ -95,6 +77,33 @@ exports_list (struct nbdkit_exports *exports)
       return -1;
   }
   return 0;
+}
+
+/* Per thread: the fleece filter names its own contexts' disk here. */
+static __thread const char *selected;
+
+void
+exports_select (const char *name)
+{
+  selected = name;
+}
+
+struct disk *
+exports_open (void)
+{
+  const char *name;
+
+  if (!disks_named ())
+    return disks_get (0);
+  name = selected ? selected : nbdkit_export_name ();
+  if (name == NULL) {
+    nbdkit_error ("vmdisk: a plugin context without an export name (a "
+                  "filter's own context) cannot choose one of the disks "
+                  "given by disk=: the filter must name it "
+                  "(select_export)");
+    return NULL;
+  }
+  return exports_lookup (name);
 }
 
 size_t

@@ -28,6 +28,19 @@ extern struct disk *exports_lookup (const char *name);
  */
 extern int exports_list (struct nbdkit_exports *exports);
 
+/* From .open: the disk this connection or context is for.  file=: the
+ * one disk, without asking nbdkit (a filter's shared context has no
+ * export name).  disk=: the export chosen by exports_select in this
+ * thread if any (the fleece filter's own contexts), else
+ * nbdkit_export_name; NULL after nbdkit_error as exports_lookup.
+ */
+extern struct disk *exports_open (void);
+
+/* The provider table's select_export (quiesce-provider.h): name the
+ * export the next .open in this thread is for; NULL forgets it.
+ */
+extern void exports_select (const char *name);
+
 /* The export names in order (file=: one name, ""): sets names[i] for
  * i < min (n, max), returns n.  The provider table's disks member
  * (quiesce-provider.h); callable from .config_complete on.

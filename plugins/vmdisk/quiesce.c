@@ -150,9 +150,10 @@ vmdisk_quiesce_config (const char *key, const char *value)
 }
 
 void
-vmdisk_quiesce_disks (size_t (*names) (const char **names, size_t max))
+vmdisk_quiesce_disks (size_t (*names) (const char **names, size_t max),
+                      void (*select) (const char *name))
 {
-  guard_set_disks (names);
+  guard_set_disks (names, select);
 }
 
 int

@@ -17,11 +17,13 @@
  */
 extern int vmdisk_quiesce_config (const char *key, const char *value);
 
-/* Called from .config_complete, first: the disk table's names, for
- * the provider table's disks member (quiesce-provider.h).
+/* Called from .config_complete, first: the disk table's names and the
+ * per-thread export choice, for the provider table's disks and
+ * select_export members (quiesce-provider.h).
  */
 extern void vmdisk_quiesce_disks (size_t (*names) (const char **names,
-                                                    size_t max));
+                                                    size_t max),
+                                  void (*select) (const char *name));
 
 /* Called from .config_complete: cross-checks.  0 or -1 (after
  * nbdkit_error).

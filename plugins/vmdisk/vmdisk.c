@@ -66,7 +66,7 @@ vmdisk_config_complete (void)
 {
   if (disks_config_complete () == -1)
     return -1;
-  vmdisk_quiesce_disks (exports_names);
+  vmdisk_quiesce_disks (exports_names, exports_select);
   return vmdisk_quiesce_config_complete ();
 }
 
@@ -116,7 +116,7 @@ vmdisk_list_exports (int readonly, int is_tls,
 static void *
 vmdisk_open (int readonly)
 {
-  return exports_lookup (nbdkit_export_name ());
+  return exports_open ();
 }
 
 static int64_t
