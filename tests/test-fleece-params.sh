@@ -97,6 +97,16 @@ good quiesce-command="$tmpdir/quiesce"
 # no quiesce provider): test-fleece-quiesce-require.sh.
 good quiesce=require quiesce-command="$tmpdir/quiesce"
 
+good cbt-dir="$tmpdir/cbt"
+good cbt-dir="$tmpdir/cbt" cbt-granularity=4K fleece-block-size=4K
+good cbt-dir="$tmpdir/cbt" cbt-granularity=1M
+bad cbt-dir=
+bad cbt-dir="$tmpdir/a-file/x"
+bad cbt-granularity=3000
+bad cbt-granularity=128M
+bad cbt-granularity=8K
+bad cbt-granularity=32K fleece-block-size=64K
+
 good pin-max-age=0
 good pin-max-age=90s
 good pin-max-age=24h
@@ -123,7 +133,8 @@ fi
 help=$(nbdkit --filter="$FLEECE" null --help 2>&1)
 for key in snapshot-export snapshot-linger fleece-block-size fleece-dir \
            fleece-max-size on-cbw-error cbw-timeout quiesce \
-           quiesce-command quiesce-timeout pin-max-age; do
+           quiesce-command quiesce-timeout pin-max-age cbt-dir \
+           cbt-granularity; do
   if ! grep -q -- "$key=" <<<"$help"; then
     echo "$0: FAIL: --help does not list $key=:" >&2
     echo "$help" >&2

@@ -91,6 +91,15 @@ struct fleece_quiesce_provider {
    * disks is.
    */
   void (*select_export) (const char *name);
+
+  /* The identity of the disk behind export name, for changed-block
+   * tracking (cbt-dir=) to tell whether the disk was modified while
+   * nobody served it: a string that changes when the disk's content
+   * may have changed outside the plugin (vmdisk: "DEV:INO:SIZE:MTIME"
+   * of the file, MTIME in nanoseconds).  0 with buf[len] set, or -1
+   * (errno set).  NULL or absent: the filter compares only sizes.
+   */
+  int (*identity) (const char *name, char *buf, size_t len);
 };
 
 /* The most disks one plugin serves (a VM's disks: vda..vdz and more). */

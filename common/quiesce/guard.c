@@ -366,6 +366,7 @@ status (char *reason, size_t len)
 /* Set once before any thread exists (guard_set_disks), then read-only. */
 static size_t (*disks_fn) (const char **names, size_t max);
 static void (*select_fn) (const char *name);
+static int (*identity_fn) (const char *name, char *buf, size_t len);
 
 static size_t
 disks (const char **names, size_t max)
@@ -384,6 +385,16 @@ select_export (const char *name)
     select_fn (name);
 }
 
+static int
+identity (const char *name, char *buf, size_t len)
+{
+  if (identity_fn)
+    return identity_fn (name, buf, len);
+  if (len > 0)
+    buf[0] = '\0';
+  return 0;
+}
+
 NBDKIT_DLL_PUBLIC const struct fleece_quiesce_provider
 fleece_quiesce_provider_v1 = {
   .abi_version = FLEECE_QUIESCE_ABI_VERSION,
@@ -395,6 +406,7 @@ fleece_quiesce_provider_v1 = {
   .status = status,
   .disks = disks,
   .select_export = select_export,
+  .identity = identity,
 };
 
 /* One watchdog step, lock held: act if due, else sleep until due. */
@@ -459,6 +471,12 @@ guard_set_disks (size_t (*fn) (const char **names, size_t max),
 {
   disks_fn = fn;
   select_fn = select;
+}
+
+void
+guard_set_identity (int (*fn) (const char *name, char *buf, size_t len))
+{
+  identity_fn = fn;
 }
 
 const struct fleece_quiesce_provider *

@@ -29,8 +29,11 @@ extern void guard_configure (const struct guard_config *cfg);
 /* From .config_complete, before any thread: the functions behind the
  * provider table's disks and select_export members (see
  * quiesce-provider.h).  Until they are set, the table lists one disk,
- * the export "", and select_export does nothing.
+ * the export "", and select_export does nothing.  guard_set_identity:
+ * likewise for the identity member (unset: none).
  */
+extern void guard_set_identity (int (*identity) (const char *name,
+                                                 char *buf, size_t len));
 extern void guard_set_disks (size_t (*disks) (const char **names,
                                                size_t max),
                              void (*select) (const char *name));

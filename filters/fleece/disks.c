@@ -21,6 +21,7 @@
 struct fdisk fleece_disks[FLEECE_MAX_DISKS];
 size_t fleece_ndisks;
 static void (*select_export) (const char *name);
+static int (*identity) (const char *name, char *buf, size_t len);
 
 /* The plugin's disk names: n (names[] set), or 1 with names[0] "". */
 static size_t
@@ -37,6 +38,8 @@ plugin_disks (const char **names)
   else {
     n = p->disks (names, FLEECE_MAX_DISKS);
     select_export = p->select_export;
+    if (FLEECE_PROVIDER_HAS (p, identity))
+      identity = p->identity;
   }
   if (n == 0 || n > FLEECE_MAX_DISKS) {
     names[0] = "";
@@ -86,6 +89,13 @@ disks_select (int disk)
 {
   if (select_export)
     select_export (disk >= 0 ? fleece_disks[disk].live : NULL);
+}
+
+int
+disks_identity (size_t i, char *buf, size_t len)
+{
+  buf[0] = '\0';
+  return identity ? identity (fleece_disks[i].live, buf, len) : 0;
 }
 
 void

@@ -50,6 +50,11 @@ extern int disks_get_ready (void);
  */
 extern void disks_select (int disk);
 
+/* Disk i's identity as the plugin tells it (the provider table's
+ * identity member), or "" if it tells none.  0, or -1 with errno set.
+ */
+extern int disks_identity (size_t i, char *buf, size_t len);
+
 /* .unload: close the stores. */
 extern void disks_unload (void);
 

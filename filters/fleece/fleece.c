@@ -37,6 +37,7 @@
 #include <nbdkit-filter.h>
 
 #include "access.h"
+#include "cbt.h"
 #include "cbw.h"
 #include "cleanup.h"
 #include "control/control.h"
@@ -96,7 +97,7 @@ fleece_config_complete (nbdkit_next_config_complete *next,
 static int
 fleece_get_ready (int thread_model)
 {
-  if (disks_get_ready () == -1)
+  if (disks_get_ready () == -1 || cbt_get_ready () == -1)
     return -1;
   return quiesce_get_ready ();
 }
@@ -117,6 +118,7 @@ fleece_cleanup (nbdkit_backend *backend)
 {
   control_stop ();
   snapshot_stop ();
+  cbt_stop ();
 }
 
 static void
@@ -338,6 +340,8 @@ fleece_pwrite (nbdkit_next *next, void *handle, const void *buf,
   if (h->snapshot)
     return refuse_write (err);
   SNAPSHOT_SCOPE (s);
+  if (cbt_mark (next, h->disk, offset, count, err) == -1)
+    return -1;
   if (s && cbw_preserve (next, &s->disk[h->disk], offset, count, false,
                          err) == -1)
     return -1;
@@ -353,6 +357,8 @@ fleece_zero (nbdkit_next *next, void *handle, uint32_t count,
   if (h->snapshot)
     return refuse_write (err);
   SNAPSHOT_SCOPE (s);
+  if (cbt_mark (next, h->disk, offset, count, err) == -1)
+    return -1;
   if (s && cbw_preserve (next, &s->disk[h->disk], offset, count,
                          flags & NBDKIT_FLAG_FAST_ZERO, err) == -1)
     return -1;
@@ -369,6 +375,8 @@ fleece_trim (nbdkit_next *next, void *handle, uint32_t count,
     return join (next, h, err) == -1 ? -1
       : snap_release (h->disk, h->gen, count, offset, err);
   SNAPSHOT_SCOPE (s);
+  if (cbt_mark (next, h->disk, offset, count, err) == -1)
+    return -1;
   if (s && cbw_preserve (next, &s->disk[h->disk], offset, count, false,
                          err) == -1)
     return -1;

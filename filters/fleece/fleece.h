@@ -20,6 +20,9 @@ struct fleece_config {
   bool fail_write;              /* on-cbw-error=fail-write */
   uint64_t cbw_timeout_ns;      /* cbw-timeout=, 0: none */
   uint64_t pin_max_age_ns;      /* pin-max-age=, default 24h, 0: never */
+  const char *cbt_dir;          /* cbt-dir=, NULL: no tracking */
+  uint32_t cbt_granularity;     /* cbt-granularity=, power of 2 */
+  unsigned cbt_shift;           /* log2 (cbt_granularity) */
 };
 
 extern struct fleece_config fleece_cfg;

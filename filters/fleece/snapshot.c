@@ -48,6 +48,7 @@
 
 #include <nbdkit-filter.h>
 
+#include "cbt.h"
 #include "cbw.h"
 #include "cleanup.h"
 #include "fleece.h"
@@ -120,6 +121,7 @@ publish (struct snap *s)
     abort ();
   generation_stamp (s);
   s->generation = ++generation;
+  s->checkpoint = cbt_checkpoint ();
   stats_reset ();
   current = s;
   if (pthread_rwlock_unlock (&barrier) != 0)
@@ -144,6 +146,18 @@ log_created (const struct snap *s)
                   fleece_cfg.block_size);
 }
 
+/* Changed-block tracking: the maps ready for the switch.  0 or -1. */
+static int
+prepare_checkpoint (const struct snap *s)
+{
+  uint64_t sizes[FLEECE_MAX_DISKS];
+  size_t i;
+
+  for (i = 0; i < s->ndisks; i++)
+    sizes[i] = s->disk[i].size;
+  return cbt_prepare (sizes);
+}
+
 /* Called with lifecycle held.  0, or -1 with why filled. */
 static int
 create (enum quiesce_mode mode, char *why, size_t len)
@@ -153,8 +167,10 @@ create (enum quiesce_mode mode, char *why, size_t len)
 
   __atomic_store_n (&creating, true, __ATOMIC_SEQ_CST);
   s = generation_new ();
-  if (s == NULL)
+  if (s == NULL || prepare_checkpoint (s) == -1) {
     snprintf (why, len, "preparing the snapshot failed (see the log)");
+    generation_free (s);
+  }
   else if (quiesce_freeze (mode, &s->q) == -1) {
     snprintf (why, len, "snapshot not taken: quiesce=require and the "
               "guest could not be frozen: %s", s->q.reason);

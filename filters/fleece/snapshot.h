@@ -55,6 +55,7 @@ struct snap_disk {
 struct snap {
   bool complete;                /* thawed and described */
   uint64_t generation;
+  uint64_t checkpoint;          /* cbt.h's generation; 0: no tracking */
   char description[512];        /* of the whole snapshot (status) */
   char taken_at[48];            /* UTC, ISO 8601 with milliseconds */
   struct quiesce_outcome q;     /* frozen count, reason, timings */

@@ -7,12 +7,14 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -114,4 +116,23 @@ exports_names (const char **names, size_t max)
   for (i = 0; i < disks_count () && i < max; i++)
     names[i] = disks_get (i)->name;
   return disks_count ();
+}
+
+int
+exports_identity (const char *name, char *buf, size_t len)
+{
+  struct disk *d = disks_named () ? disks_find (name) : disks_get (0);
+  struct stat st;
+
+  if (d == NULL) {
+    errno = ENOENT;
+    return -1;
+  }
+  if (stat (d->path, &st) == -1)
+    return -1;
+  snprintf (buf, len, "%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64 "%09ld",
+            (uint64_t) st.st_dev, (uint64_t) st.st_ino,
+            (uint64_t) st.st_size, (uint64_t) st.st_mtim.tv_sec,
+            (long) st.st_mtim.tv_nsec);
+  return 0;
 }

@@ -47,4 +47,10 @@ extern void exports_select (const char *name);
  */
 extern size_t exports_names (const char **names, size_t max);
 
+/* The provider table's identity member (quiesce-provider.h): the
+ * stat (2) identity of the file or device behind export name,
+ * "DEV:INO:SIZE:MTIME".  0, or -1 with errno set.
+ */
+extern int exports_identity (const char *name, char *buf, size_t len);
+
 #endif /* VMDISK_EXPORTS_H */

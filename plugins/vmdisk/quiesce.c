@@ -151,9 +151,12 @@ vmdisk_quiesce_config (const char *key, const char *value)
 
 void
 vmdisk_quiesce_disks (size_t (*names) (const char **names, size_t max),
-                      void (*select) (const char *name))
+                      void (*select) (const char *name),
+                      int (*identity) (const char *name, char *buf,
+                                       size_t len))
 {
   guard_set_disks (names, select);
+  guard_set_identity (identity);
 }
 
 int

@@ -18,12 +18,15 @@
 extern int vmdisk_quiesce_config (const char *key, const char *value);
 
 /* Called from .config_complete, first: the disk table's names and the
- * per-thread export choice, for the provider table's disks and
- * select_export members (quiesce-provider.h).
+ * per-thread export choice and each disk's identity, for the
+ * provider table's disks, select_export and identity members
+ * (quiesce-provider.h).
  */
 extern void vmdisk_quiesce_disks (size_t (*names) (const char **names,
                                                     size_t max),
-                                  void (*select) (const char *name));
+                                  void (*select) (const char *name),
+                                  int (*identity) (const char *name,
+                                                   char *buf, size_t len));
 
 /* Called from .config_complete: cross-checks.  0 or -1 (after
  * nbdkit_error).

@@ -66,7 +66,7 @@ vmdisk_config_complete (void)
 {
   if (disks_config_complete () == -1)
     return -1;
-  vmdisk_quiesce_disks (exports_names, exports_select);
+  vmdisk_quiesce_disks (exports_names, exports_select, exports_identity);
   return vmdisk_quiesce_config_complete ();
 }
 
