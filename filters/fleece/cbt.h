@@ -63,6 +63,36 @@ extern uint64_t cbt_checkpoint (void);
 /* The checkpoint id of generation gen ("UUID:GEN"), into buf. */
 extern void cbt_checkpoint_id (uint64_t gen, char *buf, size_t len);
 
+/* Which ranges of disk's active snapshot may differ from the snapshot
+ * of checkpoint `since` (an id as cbt_checkpoint_id makes), from
+ * offset for length bytes (0: to the end): adjacent granules of equal
+ * state merged, at most CBT_EXTENTS_MAX extents; if more remain,
+ * more is set and next is where to go on.
+ */
+#define CBT_EXTENTS_MAX 1024
+struct cbt_extent {
+  uint64_t offset, length;
+  bool dirty;
+};
+struct cbt_changes {
+  uint32_t granularity;
+  size_t n;
+  struct cbt_extent e[CBT_EXTENTS_MAX];
+  bool more;
+  uint64_t next;
+};
+enum cbt_answer {
+  CBT_OK,
+  CBT_OFF,                      /* no cbt-dir= */
+  CBT_NO_SNAPSHOT,              /* none active (or still being made) */
+  CBT_FULL_BACKUP,              /* why says why */
+  CBT_BAD_REQUEST,              /* a malformed id, offset past the end */
+};
+extern enum cbt_answer cbt_changes (const char *since, size_t disk,
+                                    uint64_t offset, uint64_t length,
+                                    struct cbt_changes *out,
+                                    char *why, size_t len);
+
 /* .cleanup: a clean stop: each map synced, the disk's identity
  * recorded, the header marked clean.
  */

@@ -408,6 +408,7 @@ snapshot_begin (enum quiesce_mode mode, bool fresh,
   linger_armed = false;
   pthread_cond_signal (&linger_cond);     /* the pin's deadline moved */
   out->generation = current->generation;
+  out->checkpoint = current->checkpoint;
   out->frozen = current->q.frozen;
   snprintf (out->description, sizeof out->description, "%s",
             current->description);

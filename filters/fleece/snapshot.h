@@ -106,6 +106,7 @@ extern void snapshot_leave (uint64_t generation);
  */
 struct snapshot_begun {
   uint64_t generation;
+  uint64_t checkpoint;          /* cbt.h's; 0: no tracking */
   bool created;                 /* false: an active one was adopted */
   int frozen;                   /* > 0: application-consistent */
   char description[512];

@@ -18,6 +18,8 @@
 
 #include <nbdkit-filter.h>
 
+#include "cbt.h"
+#include "changes.h"
 #include "cleanup.h"
 #include "cmd.h"
 #include "disks.h"
@@ -30,6 +32,21 @@
 #include "status.h"
 #include "store.h"
 
+/* "checkpoint": the id of changed-block tracking's checkpoint gen, or
+ * null (no tracking, or no snapshot).  0 or -1.
+ */
+static int
+checkpoint_fill (json_object *r, uint64_t gen)
+{
+  char id[128];
+
+  if (gen == 0)
+    return json_object_object_add (r, "checkpoint", NULL);
+  cbt_checkpoint_id (gen, id, sizeof id);
+  return json_object_object_add (r, "checkpoint",
+                                 json_object_new_string (id));
+}
+
 /* The members of a snapshot-begin reply beyond generation and
  * description.  0 or -1.
  */
@@ -38,7 +55,8 @@ begun_fill (json_object *r, const struct snapshot_begun *b)
 {
   bool app = b->frozen > 0;
 
-  if (json_object_object_add (r, "created",
+  if (checkpoint_fill (r, b->checkpoint) == -1 ||
+      json_object_object_add (r, "created",
                               json_object_new_boolean (b->created)) == -1 ||
       json_object_object_add (r, "consistency",
                               json_object_new_string
@@ -149,7 +167,8 @@ run_status (const struct control_request *req)
 
   if (r)
     gather (f);
-  if (r && control_status_fill (r, f) == -1) {
+  if (r && (control_status_fill (r, f) == -1 ||
+            checkpoint_fill (r, f->snap.info.checkpoint) == -1)) {
     json_object_put (r);
     r = NULL;
   }
@@ -178,6 +197,9 @@ control_command_line (const char *line, size_t len)
     break;
   case CONTROL_STATUS:
     reply = run_status (&req);
+    break;
+  case CONTROL_CHANGES:
+    reply = control_run_changes (&req);
     break;
   }
   control_request_free (&req);

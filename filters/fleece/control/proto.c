@@ -7,7 +7,8 @@
  * refuses a member name given twice at any depth, and finds the exact
  * text of "id".  Members: "command" (required string), "id" (any value,
  * echoed exactly as written), "quiesce" and "fresh" (snapshot-begin
- * only).  Any other member is a bad-request, so a typo never silently
+ * only), "since", "disk", "offset" and "length" (changes only).  Any
+ * other member is a bad-request, so a typo never silently
  * changes a command.  Blank lines are ignored (no reply).
  *
  * Not handled here: line framing and the line length limit (the
@@ -124,6 +125,7 @@ static const struct name commands[] = {
   { "snapshot-begin", CONTROL_BEGIN },
   { "snapshot-end", CONTROL_END },
   { "status", CONTROL_STATUS },
+  { "changes", CONTROL_CHANGES },
 };
 
 static const struct name modes[] = {           /* "quiesce" */
@@ -144,16 +146,21 @@ lookup (const struct name *table, size_t n, const char *name, int none)
   return none;
 }
 
-/* Any member other than command, id, quiesce and fresh?  Its name or
- * NULL.
- */
+/* Any member no command has?  Its name or NULL. */
 static const char *
 unknown_member (json_object *obj)
 {
+  static const char *const known[] = {
+    "command", "id", "quiesce", "fresh", "since", "disk", "offset", "length"
+  };
+  size_t i;
+
   json_object_object_foreach (obj, key, val) {
     (void) val;
-    if (strcmp (key, "command") != 0 && strcmp (key, "id") != 0 &&
-        strcmp (key, "quiesce") != 0 && strcmp (key, "fresh") != 0)
+    for (i = 0; i < sizeof known / sizeof known[0]; i++)
+      if (strcmp (key, known[i]) == 0)
+        break;
+    if (i == sizeof known / sizeof known[0])
       return key;
   }
   return NULL;
@@ -169,7 +176,8 @@ parse_members (json_object *obj, struct control_request *req)
 
   if (bad != NULL)
     invalid (req, "bad-request", "unknown member \"%.*s\": "
-             "expected command, id, quiesce, fresh", quote_len (bad), bad);
+             "expected command, id, quiesce, fresh, since, disk, offset, "
+             "length", quote_len (bad), bad);
   else if (!json_object_object_get_ex (obj, "command", &cmd) ||
            !json_object_is_type (cmd, json_type_string))
     invalid (req, "bad-request", "\"command\" must be a string");
@@ -177,7 +185,7 @@ parse_members (json_object *obj, struct control_request *req)
                                    json_object_get_string (cmd),
                                    CONTROL_NONE)) == CONTROL_NONE)
     invalid (req, "unknown-command", "unknown command \"%.*s\": "
-             "expected snapshot-begin, snapshot-end or status",
+             "expected snapshot-begin, snapshot-end, status or changes",
              quote_len (json_object_get_string (cmd)),
              json_object_get_string (cmd));
   else if (!json_object_object_get_ex (obj, "quiesce", &q))
@@ -233,6 +241,91 @@ parse_fresh (json_object *obj, struct control_request *req)
     req->fresh = json_object_get_boolean (f);
 }
 
+/* A member given to the wrong command?  Its name or NULL. */
+static const char *
+misplaced (json_object *obj, enum control_command c)
+{
+  static const char *const changes_only[] = { "since", "disk", "offset",
+                                              "length" };
+  size_t i;
+
+  for (i = 0; c != CONTROL_CHANGES && i < 4; i++)
+    if (json_object_object_get_ex (obj, changes_only[i], NULL))
+      return changes_only[i];
+  return NULL;
+}
+
+/* A string member no longer than len - 1 into buf.  1 given, 0 absent,
+ * -1 after invalid().
+ */
+static int
+get_string (json_object *obj, const char *name, char *buf, size_t len,
+            struct control_request *req)
+{
+  json_object *v;
+
+  if (!json_object_object_get_ex (obj, name, &v))
+    return 0;
+  if (!json_object_is_type (v, json_type_string) ||
+      (size_t) json_object_get_string_len (v) >= len) {
+    invalid (req, "bad-request", "\"%s\" must be a string of at most %zu "
+             "bytes", name, len - 1);
+    return -1;
+  }
+  memcpy (buf, json_object_get_string (v), json_object_get_string_len (v));
+  buf[json_object_get_string_len (v)] = '\0';
+  return 1;
+}
+
+/* A non-negative integer member into *v (unchanged if absent).  0 or
+ * -1 after invalid().
+ */
+static int
+get_u64 (json_object *obj, const char *name, uint64_t *v,
+         struct control_request *req)
+{
+  json_object *j;
+
+  if (!json_object_object_get_ex (obj, name, &j))
+    return 0;
+  if (!json_object_is_type (j, json_type_int) ||
+      json_object_get_int64 (j) < 0) {
+    invalid (req, "bad-request", "\"%s\" must be a non-negative integer "
+             "(bytes)", name);
+    return -1;
+  }
+  *v = json_object_get_int64 (j);
+  return 0;
+}
+
+/* The members of changes: since (required), disk, offset, length. */
+static void
+parse_changes (json_object *obj, struct control_request *req)
+{
+  const char *bad = misplaced (obj, req->command);
+  int r;
+
+  if (bad != NULL) {
+    invalid (req, "bad-request", "\"%s\" is only allowed with changes", bad);
+    return;
+  }
+  if (req->command != CONTROL_CHANGES)
+    return;
+  if ((r = get_string (obj, "since", req->since, sizeof req->since,
+                       req)) == -1)
+    return;
+  if (r == 0) {
+    invalid (req, "bad-request", "changes needs \"since\": a checkpoint "
+             "id");
+    return;
+  }
+  if ((r = get_string (obj, "disk", req->disk, sizeof req->disk, req)) == -1)
+    return;
+  req->has_disk = r == 1;
+  if (get_u64 (obj, "offset", &req->offset, req) == 0)
+    get_u64 (obj, "length", &req->length, req);
+}
+
 void
 control_parse (const char *line, size_t len, struct control_request *req)
 {
@@ -270,6 +363,8 @@ control_parse (const char *line, size_t len, struct control_request *req)
       parse_members (obj, req);
       if (req->command != CONTROL_INVALID)
         parse_fresh (obj, req);
+      if (req->command != CONTROL_INVALID)
+        parse_changes (obj, req);
     }
   }
   json_object_put (obj);

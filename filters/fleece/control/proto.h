@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -23,6 +24,7 @@ enum control_command {
   CONTROL_BEGIN,
   CONTROL_END,
   CONTROL_STATUS,
+  CONTROL_CHANGES,
 };
 
 /* snapshot-begin's "quiesce": the protocol's own names for the modes,
@@ -41,6 +43,11 @@ struct control_request {
   json_object *id;              /* owned (may be NULL: JSON null) */
   enum control_quiesce quiesce; /* snapshot-begin */
   bool fresh;                   /* snapshot-begin: end the active one */
+  char since[128];              /* changes: a checkpoint id */
+  char disk[64];                /* changes: "" if not given */
+  bool has_disk;
+  uint64_t offset, length;      /* changes: 0, 0 (to the end) if not
+                                 * given */
   const char *error_code;       /* CONTROL_INVALID: a static string */
   char error_message[256];
 };
