@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* fleecectl: begin, end and watch nbdkit-fleece snapshots through the
+/* fleecectl: begin, end and watch nbdkit-fleece snapshots, and list
+ * what changed since a checkpoint (changes.c), through the
  * filter's control socket (nbdkit-fleece-filter(1), PROTOCOL).
  *
  * One connection (conn.c), one request line per command, one reply
@@ -13,7 +14,8 @@
  * connection (no socket, not a socket, refused, not a control socket,
  * timeout); 3 begin succeeded but the snapshot is crash-consistent;
  * 4 status: the snapshot is broken; 5 permission denied, by the
- * socket's file mode or by the server's credential check.  3 and 4
+ * socket's file mode or by the server's credential check; 6 changes:
+ * full-backup-required.  3 and 4
  * come with one line on standard error saying why.
  */
 #include <config.h>
@@ -24,6 +26,7 @@
 
 #include <json-c/json.h>
 
+#include "changes.h"
 #include "conn.h"
 #include "options.h"
 #include "request.h"
@@ -102,7 +105,10 @@ main (int argc, char **argv)
 
   parse_args (argc, argv, &o);
   conn_open (&c, o.socket, o.timeout);
-  st = o.watch ? watch (&o, &c) : once (&o, &c);
+  if (strcmp (o.command, "changes") == 0)
+    st = changes (&o, &c);
+  else
+    st = o.watch ? watch (&o, &c) : once (&o, &c);
   conn_close (&c);
   return st;
 }

@@ -28,13 +28,14 @@ usage (FILE *fp)
            "       fleecectl --socket PATH status [--watch [--until-done]"
            " [--interval SECS]\n"
            "                                          [--count N]]\n"
+           "       fleecectl --socket PATH changes --since ID [--disk NAME]\n"
            "       fleecectl --version\n"
            "options: --json prints the server's replies as JSON lines;\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
            "\n  3 begin: crash-consistent, 4 status: broken,"
-           " 5 permission denied.\n"
+           " 5 permission denied,\n  6 changes: full backup required.\n"
            "See fleecectl(1).\n", DEFAULT_TIMEOUT);
 }
 
@@ -98,11 +99,17 @@ check_options (struct options *o, bool interval_set, bool count_set)
   if (o->socket == NULL)
     die (EXIT_USAGE, "--socket PATH is required (the filter's control=PATH)");
   if (o->command == NULL)
-    die (EXIT_USAGE, "no command: expected begin, end or status");
+    die (EXIT_USAGE, "no command: expected begin, end, status or changes");
   if (strcmp (o->command, "begin") != 0 && strcmp (o->command, "end") != 0 &&
-      strcmp (o->command, "status") != 0)
-    die (EXIT_USAGE, "unknown command '%s': expected begin, end or status",
-         o->command);
+      strcmp (o->command, "status") != 0 &&
+      strcmp (o->command, "changes") != 0)
+    die (EXIT_USAGE, "unknown command '%s': expected begin, end, status or "
+         "changes", o->command);
+  if ((o->since || o->disk) && strcmp (o->command, "changes") != 0)
+    die (EXIT_USAGE, "--since and --disk go with changes");
+  if (o->since == NULL && strcmp (o->command, "changes") == 0)
+    die (EXIT_USAGE, "changes needs --since ID (a checkpoint, as begin "
+         "and status show it)");
   if (o->quiesce && strcmp (o->command, "begin") != 0)
     die (EXIT_USAGE, "--quiesce goes with begin");
   if (o->quiesce && strcmp (o->quiesce, "auto") != 0 &&
@@ -134,6 +141,8 @@ parse_args (int argc, char **argv, struct options *o)
     { "fresh", no_argument, NULL, 'f' },
     { "until-done", no_argument, NULL, 'u' },
     { "timeout", required_argument, NULL, 't' },
+    { "since", required_argument, NULL, 'S' },
+    { "disk", required_argument, NULL, 'd' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -141,7 +150,7 @@ parse_args (int argc, char **argv, struct options *o)
   bool interval_set = false, count_set = false;
   int c;
 
-  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 's': o->socket = optarg; break;
     case 'j': o->json = true; break;
@@ -158,6 +167,8 @@ parse_args (int argc, char **argv, struct options *o)
     case 'f': o->fresh = true; break;
     case 'u': o->until_done = true; break;
     case 't': o->timeout = parse_duration ("--timeout", optarg); break;
+    case 'S': o->since = optarg; break;
+    case 'd': o->disk = optarg; break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
     default: usage (stderr); exit (EXIT_USAGE);

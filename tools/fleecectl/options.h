@@ -14,6 +14,7 @@
 #define EXIT_CRASH 3            /* begin: taken, but crash-consistent */
 #define EXIT_BROKEN 4           /* status: the snapshot is broken */
 #define EXIT_PERMISSION 5       /* refused by file mode or credentials */
+#define EXIT_FULL_BACKUP 6      /* changes: full-backup-required */
 
 /* --timeout's default, seconds.  It must exceed the longest wait of a
  * legitimate snapshot-begin with the filter's and the plugin's default
@@ -23,7 +24,9 @@
 
 struct options {
   const char *socket;
-  const char *command;          /* begin, end or status */
+  const char *command;          /* begin, end, status or changes */
+  const char *since;            /* changes --since */
+  const char *disk;             /* changes --disk */
   const char *quiesce;          /* begin --quiesce */
   bool fresh;                   /* begin --fresh */
   bool json, watch;

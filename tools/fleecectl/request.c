@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,12 @@
 #include "request.h"
 
 static json_object *
-make_request (const struct options *o, const char *command, long id)
+make_request (const struct options *o, const char *command, long id,
+              uint64_t offset)
 {
   json_object *req = json_object_new_object ();
   bool begin = strcmp (command, "snapshot-begin") == 0;
+  bool changes = strcmp (command, "changes") == 0;
 
   if (req == NULL ||
       json_object_object_add (req, "id", json_object_new_int64 (id)) ||
@@ -27,7 +30,16 @@ make_request (const struct options *o, const char *command, long id)
        json_object_object_add (req, "quiesce",
                                json_object_new_string (o->quiesce))) ||
       (begin && o->fresh &&
-       json_object_object_add (req, "fresh", json_object_new_boolean (1))))
+       json_object_object_add (req, "fresh", json_object_new_boolean (1))) ||
+      (changes &&
+       json_object_object_add (req, "since",
+                               json_object_new_string (o->since))) ||
+      (changes && o->disk &&
+       json_object_object_add (req, "disk",
+                               json_object_new_string (o->disk))) ||
+      (changes && offset &&
+       json_object_object_add (req, "offset",
+                               json_object_new_int64 (offset))))
     die (EXIT_USAGE, "out of memory");
   return req;
 }
@@ -45,7 +57,9 @@ fail (const struct options *o, const struct reply *r)
   json_object_object_get_ex (err, "code", &code);
   json_object_object_get_ex (err, "message", &msg);
   c = code ? json_object_get_string (code) : "no code";
-  die (strcmp (c, "permission-denied") == 0 ? EXIT_PERMISSION : EXIT_SERVER,
+  die (strcmp (c, "permission-denied") == 0 ? EXIT_PERMISSION
+       : strcmp (c, "full-backup-required") == 0 ? EXIT_FULL_BACKUP
+       : EXIT_SERVER,
        "%s: %s (%s)", o->socket,
        msg ? json_object_get_string (msg) : "error", c);
 }
@@ -54,7 +68,14 @@ bool
 request (const struct options *o, struct conn *c, const char *command,
          long id, struct reply *r)
 {
-  json_object *req = make_request (o, command, id), *ok = NULL;
+  return request_at (o, c, command, id, 0, r);
+}
+
+bool
+request_at (const struct options *o, struct conn *c, const char *command,
+            long id, uint64_t offset, struct reply *r)
+{
+  json_object *req = make_request (o, command, id, offset), *ok = NULL;
 
   r->line = conn_exchange (c, json_object_to_json_string_ext
                            (req, JSON_C_TO_STRING_PLAIN));

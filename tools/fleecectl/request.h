@@ -5,13 +5,14 @@
  * A reply that is not a JSON object with "ok" means PATH is not a
  * control socket: EXIT_USAGE.  An error reply ends the program with
  * its message (and code) on standard error, and with --json its line
- * on standard output: EXIT_PERMISSION for "permission-denied", else
- * EXIT_SERVER.
+ * on standard output: EXIT_PERMISSION for "permission-denied",
+ * EXIT_FULL_BACKUP for "full-backup-required", else EXIT_SERVER.
  */
 #ifndef FLEECECTL_REQUEST_H
 #define FLEECECTL_REQUEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -28,6 +29,13 @@ struct reply {
  */
 extern bool request (const struct options *o, struct conn *c,
                      const char *command, long id, struct reply *r);
+
+/* changes: the same, for the page starting at offset (with o->since,
+ * o->disk).
+ */
+extern bool request_at (const struct options *o, struct conn *c,
+                        const char *command, long id, uint64_t offset,
+                        struct reply *r);
 
 /* Free what request filled. */
 extern void reply_free (struct reply *r);

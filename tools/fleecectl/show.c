@@ -210,6 +210,8 @@ show_status (FILE *fp, json_object *o)
            json_object_get_boolean (get (o, "pinned")) ? " (pinned)" : "");
   if (has_snapshot (o))
     show_figures (fp, o);
+  if (get (o, "checkpoint"))
+    fprintf (fp, "checkpoint:       %s\n", str (o, "checkpoint"));
   show_disks (fp, o);
   fprintf (fp, "store:            %s in use, limit %s%s\n",
            show_iec (u64 (o, "store-bytes"), a, sizeof a),
@@ -290,6 +292,8 @@ show_begin (FILE *fp, json_object *o)
   }
   if (get (o, "description"))
     fprintf (fp, "description:  %s\n", str (o, "description"));
+  if (get (o, "checkpoint"))
+    fprintf (fp, "checkpoint:   %s\n", str (o, "checkpoint"));
 }
 
 bool
