@@ -179,7 +179,10 @@ cbt_checkpoint_id (uint64_t gen, char *buf, size_t len)
 }
 
 /* Granules with code c become 0 (too old to name a known checkpoint),
- * in memory and in the file.  Lock held, no writer marking c.  0 or -1.
+ * in memory and in the file.  Lock held, no writer marking c.  It
+ * writes whole pages of the map from memory, so it first waits for a
+ * sync in flight (whose new marks memory does not show yet), and no
+ * other can start while it holds the lock.  0 or -1.
  */
 static int
 clear_code (struct cdisk *d, uint8_t c)
@@ -187,6 +190,8 @@ clear_code (struct cdisk *d, uint8_t c)
   uint64_t g, page, pend = UINT64_MAX;
   size_t len;
 
+  while (d->syncing)
+    pthread_cond_wait (&d->synced, &d->lock);
   for (g = 0; g <= d->ngran; g++) {
     page = g / 4096;
     if (pend != UINT64_MAX && (g == d->ngran || page != pend)) {
