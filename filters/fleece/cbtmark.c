@@ -105,6 +105,12 @@ sync_batch (struct cdisk *d, uint8_t code)
   d->batch++;
   d->syncing = true;
   pthread_mutex_unlock (&d->lock);
+  if (fleece_debug_verbose)
+    nbdkit_debug ("fleece: cbt: one sync for %zu range%s", n,
+                  n == 1 ? "" : "s");
+  if (fleece_debug_cbt_sync_delay_ms > 0)
+    nbdkit_nanosleep (fleece_debug_cbt_sync_delay_ms / 1000,
+                      (fleece_debug_cbt_sync_delay_ms % 1000) * 1000000);
   if (write_ranges (d->fd, r, n, code) == -1)
     e = errno;
   pthread_mutex_lock (&d->lock);
@@ -140,7 +146,8 @@ cbt_mark_range (struct cdisk *d, uint64_t first, uint64_t end)
     d->pend[d->npend].first = first;
     d->pend[d->npend++].end = end;
     mine = d->batch;
-    while (d->done < mine && !d->failed) {
+    while (d->done < mine && !d->failed &&
+           !all_marked (d, first, end, code)) {  /* an earlier batch's */
       if (!d->syncing)
         sync_batch (d, code);
       else

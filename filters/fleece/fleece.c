@@ -51,6 +51,7 @@
 
 int fleece_debug_verbose;
 int fleece_debug_cbw_delay_ms;
+int fleece_debug_cbt_sync_delay_ms;
 
 struct handle {
   size_t disk;                  /* which disk (disks.h) */

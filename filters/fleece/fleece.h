@@ -27,8 +27,11 @@ struct fleece_config {
 
 extern struct fleece_config fleece_cfg;
 
-/* Debug flags: -D fleece.verbose=1, -D fleece.cbw_delay_ms=N. */
+/* Debug flags: -D fleece.verbose=1, -D fleece.cbw_delay_ms=N,
+ * -D fleece.cbt_sync_delay_ms=N.
+ */
 extern int fleece_debug_verbose;
 extern int fleece_debug_cbw_delay_ms;
+extern int fleece_debug_cbt_sync_delay_ms;
 
 #endif /* FLEECE_H */
