@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: libFuzzer target for the control protocol core
- * (filters/fleece/control/: proto.c and json.c, nothing else of the
+ * (filters/fleece/control/: proto.c, proto-changes.c and json.c, nothing else of the
  * filter): one request line from a control client, then the reply
  * line the server would send for it.  Checks
  * beyond "no crash": an invalid request has an error code, and every

@@ -47,6 +47,7 @@ sources_for ()
                  fuzz/stubs.c fuzz/stub-control-serve.c ;;
     # The protocol core alone: it needs nothing but json-c.
     control-proto) echo filters/fleece/control/proto.c \
+                        filters/fleece/control/proto-changes.c \
                         filters/fleece/control/json.c ;;
     *) echo "fuzz/run.sh: unknown target $1" >&2; exit 1 ;;
   esac

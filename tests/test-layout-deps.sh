@@ -26,7 +26,7 @@ top=$(cd "$abs_top_srcdir" && pwd -P)
 # ---- the rule (docs/HACKING.md, "The tree") ----
 # Each directory (with a slash) and the directories it may include,
 # itself included.  The protocol core is named $core.
-core='filters/fleece/control/{proto,json}'
+core='filters/fleece/control/{proto,proto-changes,proto-int,json}'
 common='common/include/ common/utils/ common/quiesce/'
 filter="$common $core filters/fleece/control/ filters/fleece/"
 declare -A may=(
@@ -44,7 +44,7 @@ declare -A may=(
 zone ()
 {
   case $1 in
-    filters/fleece/control/proto.[ch]|filters/fleece/control/json.[ch])
+    filters/fleece/control/proto.[ch]|filters/fleece/control/proto-changes.c|filters/fleece/control/proto-int.h|filters/fleece/control/json.[ch])
       echo "$core" ;;
     *) echo "${1%/*}/" ;;
   esac

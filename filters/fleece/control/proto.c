@@ -28,10 +28,11 @@
 
 #include "json.h"
 #include "proto.h"
+#include "proto-int.h"
 
-static void __attribute__ ((format (printf, 3, 4)))
-invalid (struct control_request *req, const char *code, const char *fmt,
-         ...)
+void
+control_invalid (struct control_request *req, const char *code,
+                 const char *fmt, ...)
 {
   va_list ap;
 
@@ -67,11 +68,11 @@ parse_json (const char *line, size_t len, struct control_request *req,
 
   *obj = NULL;
   if (memchr (line, '\0', len) != NULL) {
-    invalid (req, "parse-error", "the line contains a NUL byte");
+    control_invalid (req, "parse-error", "the line contains a NUL byte");
     return -1;
   }
   if ((tok = json_tokener_new ()) == NULL) {
-    invalid (req, "parse-error", "out of memory parsing the request");
+    control_invalid (req, "parse-error", "out of memory parsing the request");
     return -1;
   }
   json_tokener_set_flags (tok, JSON_TOKENER_STRICT |
@@ -84,11 +85,11 @@ parse_json (const char *line, size_t len, struct control_request *req,
     e = json_tokener_get_error (tok);
   }
   if (e != json_tokener_success)
-    invalid (req, "parse-error", "not valid JSON: %s",
+    control_invalid (req, "parse-error", "not valid JSON: %s",
              e == json_tokener_continue ? "incomplete value"
              : json_tokener_error_desc (e));
   else if (end < len && !blank (line + end, len - end))
-    invalid (req, "parse-error", "unexpected characters after the JSON "
+    control_invalid (req, "parse-error", "unexpected characters after the JSON "
              "object: one request per line");
   else
     r = 0;
@@ -175,28 +176,28 @@ parse_members (json_object *obj, struct control_request *req)
   enum control_quiesce m;
 
   if (bad != NULL)
-    invalid (req, "bad-request", "unknown member \"%.*s\": "
+    control_invalid (req, "bad-request", "unknown member \"%.*s\": "
              "expected command, id, quiesce, fresh, since, disk, offset, "
              "length", quote_len (bad), bad);
   else if (!json_object_object_get_ex (obj, "command", &cmd) ||
            !json_object_is_type (cmd, json_type_string))
-    invalid (req, "bad-request", "\"command\" must be a string");
+    control_invalid (req, "bad-request", "\"command\" must be a string");
   else if ((req->command = lookup (NAMES (commands),
                                    json_object_get_string (cmd),
                                    CONTROL_NONE)) == CONTROL_NONE)
-    invalid (req, "unknown-command", "unknown command \"%.*s\": "
+    control_invalid (req, "unknown-command", "unknown command \"%.*s\": "
              "expected snapshot-begin, snapshot-end, status or changes",
              quote_len (json_object_get_string (cmd)),
              json_object_get_string (cmd));
   else if (!json_object_object_get_ex (obj, "quiesce", &q))
     ;                           /* the default mode */
   else if (req->command != CONTROL_BEGIN)
-    invalid (req, "bad-request", "\"quiesce\" is only allowed with "
+    control_invalid (req, "bad-request", "\"quiesce\" is only allowed with "
              "snapshot-begin");
   else if (!json_object_is_type (q, json_type_string) ||
            (m = lookup (NAMES (modes), json_object_get_string (q),
                         CONTROL_QUIESCE_DEFAULT)) == CONTROL_QUIESCE_DEFAULT)
-    invalid (req, "bad-request", "\"quiesce\" must be \"auto\", "
+    control_invalid (req, "bad-request", "\"quiesce\" must be \"auto\", "
              "\"require\" or \"off\"");
   else
     req->quiesce = m;
@@ -233,97 +234,12 @@ parse_fresh (json_object *obj, struct control_request *req)
   if (!json_object_object_get_ex (obj, "fresh", &f))
     ;                           /* adopt an active snapshot */
   else if (req->command != CONTROL_BEGIN)
-    invalid (req, "bad-request", "\"fresh\" is only allowed with "
+    control_invalid (req, "bad-request", "\"fresh\" is only allowed with "
              "snapshot-begin");
   else if (!json_object_is_type (f, json_type_boolean))
-    invalid (req, "bad-request", "\"fresh\" must be true or false");
+    control_invalid (req, "bad-request", "\"fresh\" must be true or false");
   else
     req->fresh = json_object_get_boolean (f);
-}
-
-/* A member given to the wrong command?  Its name or NULL. */
-static const char *
-misplaced (json_object *obj, enum control_command c)
-{
-  static const char *const changes_only[] = { "since", "disk", "offset",
-                                              "length" };
-  size_t i;
-
-  for (i = 0; c != CONTROL_CHANGES && i < 4; i++)
-    if (json_object_object_get_ex (obj, changes_only[i], NULL))
-      return changes_only[i];
-  return NULL;
-}
-
-/* A string member no longer than len - 1 into buf.  1 given, 0 absent,
- * -1 after invalid().
- */
-static int
-get_string (json_object *obj, const char *name, char *buf, size_t len,
-            struct control_request *req)
-{
-  json_object *v;
-
-  if (!json_object_object_get_ex (obj, name, &v))
-    return 0;
-  if (!json_object_is_type (v, json_type_string) ||
-      (size_t) json_object_get_string_len (v) >= len) {
-    invalid (req, "bad-request", "\"%s\" must be a string of at most %zu "
-             "bytes", name, len - 1);
-    return -1;
-  }
-  memcpy (buf, json_object_get_string (v), json_object_get_string_len (v));
-  buf[json_object_get_string_len (v)] = '\0';
-  return 1;
-}
-
-/* A non-negative integer member into *v (unchanged if absent).  0 or
- * -1 after invalid().
- */
-static int
-get_u64 (json_object *obj, const char *name, uint64_t *v,
-         struct control_request *req)
-{
-  json_object *j;
-
-  if (!json_object_object_get_ex (obj, name, &j))
-    return 0;
-  if (!json_object_is_type (j, json_type_int) ||
-      json_object_get_int64 (j) < 0) {
-    invalid (req, "bad-request", "\"%s\" must be a non-negative integer "
-             "(bytes)", name);
-    return -1;
-  }
-  *v = json_object_get_int64 (j);
-  return 0;
-}
-
-/* The members of changes: since (required), disk, offset, length. */
-static void
-parse_changes (json_object *obj, struct control_request *req)
-{
-  const char *bad = misplaced (obj, req->command);
-  int r;
-
-  if (bad != NULL) {
-    invalid (req, "bad-request", "\"%s\" is only allowed with changes", bad);
-    return;
-  }
-  if (req->command != CONTROL_CHANGES)
-    return;
-  if ((r = get_string (obj, "since", req->since, sizeof req->since,
-                       req)) == -1)
-    return;
-  if (r == 0) {
-    invalid (req, "bad-request", "changes needs \"since\": a checkpoint "
-             "id");
-    return;
-  }
-  if ((r = get_string (obj, "disk", req->disk, sizeof req->disk, req)) == -1)
-    return;
-  req->has_disk = r == 1;
-  if (get_u64 (obj, "offset", &req->offset, req) == 0)
-    get_u64 (obj, "length", &req->length, req);
 }
 
 void
@@ -346,17 +262,17 @@ control_parse (const char *line, size_t len, struct control_request *req)
   switch (control_json_scan (line, len, "id", &raw, &raw_len,
                              why, sizeof why)) {
   case CONTROL_JSON_SYNTAX:
-    invalid (req, "parse-error", "not valid JSON (RFC 8259) %s", why);
+    control_invalid (req, "parse-error", "not valid JSON (RFC 8259) %s", why);
     break;
   case CONTROL_JSON_DUPLICATE:
-    invalid (req, "bad-request", "%s: give each member once", why);
+    control_invalid (req, "bad-request", "%s: give each member once", why);
     break;
   case CONTROL_JSON_NUL_NAME:
-    invalid (req, "bad-request", "%s", why);
+    control_invalid (req, "bad-request", "%s", why);
     break;
   case CONTROL_JSON_OK:
     if (!json_object_is_type (obj, json_type_object))
-      invalid (req, "bad-request", "a request must be a JSON object");
+      control_invalid (req, "bad-request", "a request must be a JSON object");
     else {
       if (json_object_object_get_ex (obj, "id", &id))
         req->id = echo_id (id, raw, raw_len);
@@ -364,7 +280,7 @@ control_parse (const char *line, size_t len, struct control_request *req)
       if (req->command != CONTROL_INVALID)
         parse_fresh (obj, req);
       if (req->command != CONTROL_INVALID)
-        parse_changes (obj, req);
+        control_parse_changes (obj, req);
     }
   }
   json_object_put (obj);
