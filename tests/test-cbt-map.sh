@@ -44,7 +44,7 @@ cat > "$tmpdir/t.py" <<'EOF2'
 import sys, nbd
 sys.path.insert(0, sys.argv[1])
 import cbtmap
-from control_client import Control, expect_ok
+from control_client import wait_for, expect_ok
 from nbdcheck import fail, ok
 sock, ctl, mp, step = sys.argv[2:6]
 G = 65536
@@ -68,7 +68,7 @@ if step == "first":
     hdr = expect({3: 1, 9: 1, 10: 1, 11: 1}, 1, "writes before a snapshot")
     if hdr["clean"] or hdr["granularity"] != G or hdr["disk_size"] != 8 << 20:
         fail("header while served: %r" % hdr)
-    c = Control(ctl)
+    c = wait_for(ctl)
     expect_ok(c.call("snapshot-begin"), "begin")
     h.zero(G, 20 * G)                           # generation 2
     h.trim(2 * G, 30 * G)
@@ -100,7 +100,7 @@ elif step == "after-clean":
         fail("clean stop: header %r" % hdr)
     ok("clean stop: header clean, identity %s" % hdr["identity"])
 elif step == "after-modified":
-    c = Control(ctl)                    # the map is checked at first use
+    c = wait_for(ctl)                   # the map is checked at first use
     expect_ok(c.call("snapshot-begin"), "begin")
     hdr, m = cbtmap.read(mp)
     if "modified while not served" not in hdr["reset_reason"] or \

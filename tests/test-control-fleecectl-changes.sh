@@ -24,6 +24,7 @@ expect_exit 2 "--since and --disk go with changes" \
 cat > "$tmpdir/run.sh" <<'EOF2'
 set -e
 ctl=$1 sock=$2 F=$3
+for i in $(seq 300); do [ -S "$ctl" ] && break; sleep 0.1; done  # made after the fork
 w () { /usr/bin/python3 -c '
 import nbd, sys
 h = nbd.NBD(); h.connect_uri("nbd+unix:///?socket=" + sys.argv[1])
@@ -68,7 +69,8 @@ nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$tmpdir/disk.img" \
 nbdkit -U - --filter="$FLEECE" "$VMDISK" file="$tmpdir/disk.img" \
   cbt-dir="$tmpdir/cbt" cbt-granularity=4K fleece-block-size=4K \
   control="$ctl" \
-  --run "{ '$FLEECECTL' -s '$ctl' begin > /dev/null 2>&1 || [ \$? = 3 ]; } &&
+  --run "for i in \$(seq 300); do [ -S '$ctl' ] && break; sleep 0.1; done
+         { '$FLEECECTL' -s '$ctl' begin > /dev/null 2>&1 || [ \$? = 3 ]; } &&
          '$FLEECECTL' -s '$ctl' changes --since 00000000-0000-4000-8000-000000000000:1" \
   > "$tmpdir/out" 2>&1 && st=0 || st=$?
 if [ "$st" != 6 ] || ! grep -q "full-backup-required" "$tmpdir/out"; then
