@@ -39,7 +39,8 @@ sources_for ()
   case "$1" in
     duration) echo common/utils/parse-duration.c ;;
     qga-reply) echo common/quiesce/agent-reply.c ;;
-    params) echo filters/fleece/params.c filters/fleece/quiesce.c \
+    params) echo filters/fleece/params.c filters/fleece/params-cbt.c \
+                 filters/fleece/quiesce.c \
                  $quiesce_lib \
                  filters/fleece/control/control.c \
                  common/utils/parse-duration.c \

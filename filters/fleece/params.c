@@ -8,7 +8,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <inttypes.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -218,7 +217,6 @@ parse_allow (const char *key, const char *value, bool group)
  * (store.c replaces a failed store).  Freed by params_unload.
  */
 static char *dir_abs;
-static char *cbt_dir_abs;
 
 static int
 set_dir (const char *value)
@@ -234,54 +232,7 @@ params_unload (void)
   free (dir_abs);
   dir_abs = NULL;
   fleece_cfg.dir = NULL;
-  free (cbt_dir_abs);
-  cbt_dir_abs = NULL;
-  fleece_cfg.cbt_dir = NULL;
-}
-
-/* cbt-dir=, made absolute (nbdkit changes directory when it forks). */
-static int
-set_cbt_dir (const char *value)
-{
-  if (value[0] == '\0') {
-    nbdkit_error ("cbt-dir=: give a directory for the changed-block maps");
-    return -1;
-  }
-  free (cbt_dir_abs);
-  fleece_cfg.cbt_dir = cbt_dir_abs = nbdkit_absolute_path (value);
-  return cbt_dir_abs ? 1 : -1;
-}
-
-static int
-parse_cbt_granularity (const char *value)
-{
-  int64_t v = nbdkit_parse_size (value);
-
-  if (v == -1 || v < BLOCK_MIN || v > BLOCK_MAX || !is_power_of_2 (v)) {
-    nbdkit_error ("cbt-granularity=%s: must be a power of two between "
-                  "4096 and 64M, at least fleece-block-size (e.g. 64K)",
-                  value);
-    return -1;
-  }
-  fleece_cfg.cbt_granularity = v;
-  return 1;
-}
-
-/* cbt-granularity= against fleece-block-size=.  0 or -1. */
-static int
-cbt_complete (void)
-{
-  if (fleece_cfg.cbt_granularity == 0)
-    fleece_cfg.cbt_granularity = fleece_cfg.block_size > 65536 ?
-      fleece_cfg.block_size : 65536;
-  else if (fleece_cfg.cbt_granularity < fleece_cfg.block_size) {
-    nbdkit_error ("cbt-granularity=%" PRIu32 " is smaller than "
-                  "fleece-block-size=%" PRIu32 ": give at least the block "
-                  "size", fleece_cfg.cbt_granularity, fleece_cfg.block_size);
-    return -1;
-  }
-  fleece_cfg.cbt_shift = log_2_bits (fleece_cfg.cbt_granularity);
-  return 0;
+  params_cbt_unload ();
 }
 
 int
@@ -309,10 +260,8 @@ params_config (const char *key, const char *value)
     return parse_allow (key, value, true);
   if (strcmp (key, "fleece-dir") == 0)
     return set_dir (value);
-  if (strcmp (key, "cbt-dir") == 0)
-    return set_cbt_dir (value);
-  if (strcmp (key, "cbt-granularity") == 0)
-    return parse_cbt_granularity (value);
+  if ((r = params_cbt_config (key, value)) != 0)
+    return r;
   if (strcmp (key, "fleece-max-size") == 0) {
     if ((v = nbdkit_parse_size (value)) == -1) {
       nbdkit_error ("fleece-max-size=%s: expected a size such as 10G, "
@@ -359,7 +308,7 @@ params_complete (void)
                   "nbdkit user can write", fleece_cfg.dir);
     return -1;
   }
-  if (cbt_complete () == -1 || quiesce_config_complete () == -1)
+  if (params_cbt_complete () == -1 || quiesce_config_complete () == -1)
     return -1;
   return control_config_complete ();
 }

@@ -18,6 +18,15 @@ extern int params_complete (void);
 /* .unload: free what the parameters allocated. */
 extern void params_unload (void);
 
+/* The changed-block tracking parameters (params-cbt.c), called by the
+ * above: params_cbt_config as params_config, params_cbt_complete from
+ * params_complete (cbt-granularity= against fleece-block-size=, its
+ * default), params_cbt_unload from params_unload.
+ */
+extern int params_cbt_config (const char *key, const char *value);
+extern int params_cbt_complete (void);
+extern void params_cbt_unload (void);
+
 /* One line per parameter, quiesce and control ones included. */
 extern const char params_help[];
 
