@@ -11,7 +11,7 @@
  * instant the live counters satisfy a - b = 0 or 1.  Meanwhile snapshots
  * are taken, many of each kind:
  *   ab   connect to snapshot/a, read its counter (that read takes the
- *        snapshot), wait until the writer has moved on by two rounds,
+ *        snapshot), wait until the writer has moved on by three rounds,
  *        connect to snapshot/b (it joins the same snapshot), read;
  *   ba   the same, b first;
  *   ctl  snapshot-begin on the control socket, then both exports read
@@ -19,7 +19,7 @@
  * In every snapshot, a - b is 0 or 1; both counters are within what was
  * acknowledged before the trigger and what was in flight across it
  * (a snapshot taken later, for one disk alone, is at least two rounds
- * later: it fails both checks); both exports' descriptions name the
+ * later, beyond what was in flight: it fails both checks); both exports' descriptions name the
  * same generation, instant and label, each with its own disk; each
  * snapshot is a new generation whose counter advanced.  Disk b's
  * counter crosses a block boundary (64K, so 4K too), disk a's is in a
@@ -48,6 +48,12 @@
 
 #define OFF_A (5 * 65536 + 1000)        /* block 5 (64K), 80 (4K) */
 #define OFF_B (2 * 65536 - 4)           /* crosses a block boundary */
+/* Between reading the two disks, the writer moves on this far past
+ * what it had acknowledged on a when the snapshot was taken: then a
+ * disk snapshotted at that later time shows a counter at least 2 past
+ * the acknowledged one, out of range (at most 1 past) on either disk.
+ */
+#define ROUNDS_APART 3
 
 static const char *const names[2] = { "a", "b" };
 static const uint64_t offs[2] = { OFF_A, OFF_B };
@@ -176,7 +182,7 @@ shot_nbd (unsigned first)
   mark (s.lo);
   s.count[first] = read_counter (h[first], first);   /* takes it */
   mark (s.hi);
-  wait_writer (s.hi[0] + 2);
+  wait_writer (s.hi[0] + ROUNDS_APART);
   h[other] = connect_to (snap_uri[other]);
   if (!describe (h[other], &s.desc[other]))
     die ("snapshot/%s did not join the active snapshot", names[other]);
@@ -209,7 +215,7 @@ shot_ctl (unsigned first)
   for (i = 0; i < 2; i++) {
     d = i == 0 ? first : 1 - first;
     if (i == 1)
-      wait_writer (s.hi[0] + 2);
+      wait_writer (s.hi[0] + ROUNDS_APART);
     h[d] = connect_to (snap_uri[d]);
     if (!describe (h[d], &s.desc[d]))
       die ("snapshot/%s did not join the begun snapshot", names[d]);
