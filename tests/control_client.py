@@ -20,7 +20,7 @@ STATUS_KEYS = (
     "released-bytes copy-count copy-mean-ms copy-p99-ms bytes-copied "
     "live-writes live-added-mean-ms live-added-p99-ms bytes-read data-bytes "
     "progress "
-    "broken-cause").split()
+    "broken-cause disks").split()
 
 
 

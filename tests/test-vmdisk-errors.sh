@@ -32,7 +32,7 @@ bad "file=$tmpdir is a directory: give a raw disk image file or a block device" 
 bad 'file=/dev/null is neither a regular file nor a block device' file=/dev/null
 bad "file=$tmpdir/empty.img has size 0, which cannot be a disk: .*truncate -s" \
     file="$tmpdir/empty.img"
-bad "unknown parameter 'colour': vmdisk takes file, readonly, cache" \
+bad "unknown parameter 'colour': vmdisk takes file, disk, readonly, cache" \
     file="$img" colour=blue
 bad 'cache=sometimes: expected writeback \(the default\) or none' \
     file="$img" cache=sometimes

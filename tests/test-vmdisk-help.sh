@@ -10,7 +10,7 @@ nbdkit "$VMDISK" --help > "$tmpdir/help"
 sed -n 's/^vmdisk_param=//p' "$tmpdir/dump" > "$tmpdir/params"
 
 # The data path parameters are always there.
-for p in file readonly cache; do
+for p in file disk readonly cache; do
   grep -qx "$p" "$tmpdir/params" || {
     echo "$0: FAIL: --dump-plugin does not list $p" >&2; exit 1; }
 done

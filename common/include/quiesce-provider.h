@@ -18,7 +18,9 @@
  * the VM at one instant, including disks nobody has connected to, and
  * nbdkit gives a filter no way to list its plugin's exports outside a
  * client's NBD_OPT_LIST.  A table too short to have disks (struct_size)
- * or with disks NULL means one disk, the export "".
+ * or with disks NULL means one disk, the export "".  select_export
+ * tells the plugin which disk a context that the filter opens on its
+ * own is for (nbdkit cannot: see there).
  *
  * Threading: the filter serialises calls (one snapshot is created at a
  * time), but the provider must tolerate its own watchdog thread racing
@@ -78,6 +80,17 @@ struct fleece_quiesce_provider {
    * plugin is unloaded.  Callable from .get_ready on; fixed by then.
    */
   size_t (*disks) (const char **names, size_t max);
+
+  /* The export the plugin's next .open in the calling thread is for,
+   * or NULL to forget it.  A filter's own plugin contexts
+   * (nbdkit_next_context_open with shared true, the only kind it can
+   * open outside a client's connection) give the plugin no export
+   * name: nbdkit_export_name has none to return.  So the filter names
+   * the disk here, opens the context, and clears it.  The hint is per
+   * thread, and it outranks nbdkit_export_name.  Present whenever
+   * disks is.
+   */
+  void (*select_export) (const char *name);
 };
 
 /* The most disks one plugin serves (a VM's disks: vda..vdz and more). */

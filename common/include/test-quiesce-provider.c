@@ -23,6 +23,7 @@ main (void)
   assert (offsetof (struct fleece_quiesce_provider, thaw) == 32);
   assert (offsetof (struct fleece_quiesce_provider, status) == 40);
   assert (offsetof (struct fleece_quiesce_provider, disks) == 48);
+  assert (offsetof (struct fleece_quiesce_provider, select_export) == 56);
   {
     /* A provider built before disks was appended is 48 bytes long. */
     struct fleece_quiesce_provider old = { .struct_size = 48 };

@@ -363,6 +363,27 @@ status (char *reason, size_t len)
   return cfg.backend->status (bound (), reason, len);
 }
 
+/* Set once before any thread exists (guard_set_disks), then read-only. */
+static size_t (*disks_fn) (const char **names, size_t max);
+static void (*select_fn) (const char *name);
+
+static size_t
+disks (const char **names, size_t max)
+{
+  if (disks_fn)
+    return disks_fn (names, max);
+  if (max > 0)
+    names[0] = "";
+  return 1;
+}
+
+static void
+select_export (const char *name)
+{
+  if (select_fn)
+    select_fn (name);
+}
+
 NBDKIT_DLL_PUBLIC const struct fleece_quiesce_provider
 fleece_quiesce_provider_v1 = {
   .abi_version = FLEECE_QUIESCE_ABI_VERSION,
@@ -372,6 +393,8 @@ fleece_quiesce_provider_v1 = {
   .freeze = freeze,
   .thaw = thaw,
   .status = status,
+  .disks = disks,
+  .select_export = select_export,
 };
 
 /* One watchdog step, lock held: act if due, else sleep until due. */
@@ -428,6 +451,14 @@ void
 guard_configure (const struct guard_config *c)
 {
   cfg = *c;
+}
+
+void
+guard_set_disks (size_t (*fn) (const char **names, size_t max),
+                 void (*select) (const char *name))
+{
+  disks_fn = fn;
+  select_fn = select;
 }
 
 const struct fleece_quiesce_provider *

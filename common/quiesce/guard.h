@@ -26,6 +26,15 @@ struct guard_config {
  */
 extern void guard_configure (const struct guard_config *cfg);
 
+/* From .config_complete, before any thread: the functions behind the
+ * provider table's disks and select_export members (see
+ * quiesce-provider.h).  Until they are set, the table lists one disk,
+ * the export "", and select_export does nothing.
+ */
+extern void guard_set_disks (size_t (*disks) (const char **names,
+                                               size_t max),
+                             void (*select) (const char *name));
+
 /* The provider table (common/include/quiesce-provider.h) through
  * which the guard is driven: the one the plugin exports, or, for a
  * component that links the guard itself, its own.

@@ -87,7 +87,7 @@ struct copy {
   nbdkit_next *next;            /* the live request's plugin context */
   nbdkit_next *fresh;           /* see source(); closed at the end */
   nbdkit_next *src;             /* the current run's: next or fresh */
-  struct snap *s;
+  struct snap_disk *d;
   uint64_t unsettled, last;
   int err;                      /* the failure's errno, or 0 */
   char why[512];                /* its cause; "" if the map broke */
@@ -109,22 +109,23 @@ fail (struct copy *c, uint64_t from, int e, const char *why)
 static int
 give_up (struct copy *c, int *err)
 {
-  const uint64_t gen = c->s->generation;
+  const uint64_t gen = c->d->snap->generation;
 
   if (c->why[0] == '\0') {      /* someone else broke the map */
-    blocks_unclaim (c->s->blocks, c->unsettled, c->last, NULL);
+    blocks_unclaim (c->d->blocks, c->unsettled, c->last, NULL);
     return 0;
   }
   if (!fleece_cfg.fail_write) {
-    if (blocks_unclaim (c->s->blocks, c->unsettled, c->last, c->why))
-      nbdkit_error ("fleece: snapshot generation %" PRIu64 " is broken "
-                    "and will fail every read: %s", gen, c->why);
+    if (blocks_unclaim (c->d->blocks, c->unsettled, c->last, c->why))
+      nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s is "
+                    "broken and will fail every read: %s", gen,
+                    OF_DISK (c->d->index), c->why);
     return 0;
   }
-  blocks_unclaim (c->s->blocks, c->unsettled, c->last, NULL);
+  blocks_unclaim (c->d->blocks, c->unsettled, c->last, NULL);
   nbdkit_error ("fleece: live write refused to keep snapshot generation "
-                "%" PRIu64 " exact (on-cbw-error=fail-write): %s",
-                gen, c->why);
+                "%" PRIu64 "%s%s exact (on-cbw-error=fail-write): %s",
+                gen, OF_DISK (c->d->index), c->why);
   *err = c->err;
   return -1;
 }
@@ -179,7 +180,8 @@ all_of (struct nbdkit_extents *ex, size_t *i, uint64_t off, uint64_t len,
  * kept; see "Extents hints" above.
  */
 static struct nbdkit_extents *
-run_extents (nbdkit_next *next, struct snap *s, uint64_t off, uint64_t end)
+run_extents (nbdkit_next *next, struct snap_disk *s, uint64_t off,
+             uint64_t end)
 {
   const uint64_t w0 = off >> WINDOW_SHIFT, w1 = (end - 1) >> WINDOW_SHIFT;
   struct nbdkit_extents *ex;
@@ -221,7 +223,7 @@ static int
 copy_data (struct copy *c, uint64_t first, uint64_t last)
 {
   const unsigned shift = fleece_cfg.block_shift;
-  struct snap *s = c->s;
+  struct snap_disk *s = c->d;
   uint64_t off = first << shift;
   uint64_t len = MIN ((last + 1) << shift, s->size) - off;
   uint64_t account = (last - first + 1) << shift, t0 = monotime_ns (), t;
@@ -240,7 +242,7 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
     nbdkit_nanosleep (fleece_debug_cbw_delay_ms / 1000,
                       (fleece_debug_cbw_delay_ms % 1000) * 1000000);
   t = phase_done (PHASE_READ, t0);
-  if (store_write (buf, len, off, account, why, sizeof why) == -1)
+  if (store_write (s->store, buf, len, off, account, why, sizeof why) == -1)
     return fail (c, first, errno, why);
   phase_done (PHASE_STORE, t);
   if (fleece_cfg.cbw_timeout_ns &&
@@ -249,7 +251,7 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
               PRIu64 " took %.0f ms, more than cbw-timeout=%.0f ms (the "
               "plugin is too slow: raise cbw-timeout)", len, off,
               (monotime_ns () - t0) / 1e6, fleece_cfg.cbw_timeout_ns / 1e6);
-    store_discard (off, len, account);
+    store_discard (s->store, off, len, account);
     return fail (c, first, EIO, why);
   }
   blocks_settle (s->blocks, first, last, BLOCK_PRESERVED);
@@ -265,7 +267,7 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
 static void
 settle_zero (struct copy *c, uint64_t b)
 {
-  blocks_settle (c->s->blocks, b, b, BLOCK_ZERO);
+  blocks_settle (c->d->blocks, b, b, BLOCK_ZERO);
   c->unsettled = b + 1;
 }
 
@@ -275,7 +277,7 @@ settle_zero (struct copy *c, uint64_t b)
 static bool
 stopped (struct copy *c)
 {
-  if (!blocks_broken (c->s->blocks, NULL, 0))
+  if (!blocks_broken (c->d->blocks, NULL, 0))
     return false;
   c->why[0] = '\0';
   return true;
@@ -297,13 +299,13 @@ source (struct copy *c, uint64_t end, char *why, size_t why_len)
   if (c->next->get_size (c->next) >= (int64_t) end)
     return c->next;
   if (c->fresh == NULL &&
-      (c->fresh = snapshot_plugin_open (why, why_len)) == NULL)
+      (c->fresh = snapshot_plugin_open (c->d->index, why, why_len)) == NULL)
     return NULL;
   if (c->fresh->get_size (c->fresh) >= (int64_t) end)
     return c->fresh;
   snprintf (why, why_len, "the disk is smaller than when snapshot "
             "generation %" PRIu64 " was taken: its old data up to offset "
-            "%" PRIu64 " cannot be preserved", c->s->generation, end);
+            "%" PRIu64 " cannot be preserved", c->d->snap->generation, end);
   return NULL;
 }
 
@@ -315,7 +317,7 @@ static int
 copy_run (struct copy *c, uint64_t first, uint64_t last)
 {
   const unsigned shift = fleece_cfg.block_shift;
-  struct snap *s = c->s;
+  struct snap_disk *s = c->d;
   uint64_t off = first << shift, end = MIN ((last + 1) << shift, s->size);
   struct nbdkit_extents *ex;
   uint64_t b, data_first = 0, t0;
@@ -362,7 +364,7 @@ copy_owned (struct copy *c)
   uint64_t i = c->unsettled, run_last;
 
   while (i <= c->last) {
-    if (blocks_run (c->s->blocks, i, c->last, &run_last) != BLOCK_CLEAN) {
+    if (blocks_run (c->d->blocks, i, c->last, &run_last) != BLOCK_CLEAN) {
       i = c->unsettled = run_last + 1;
       continue;
     }
@@ -378,11 +380,11 @@ copy_owned (struct copy *c)
 }
 
 int
-cbw_preserve (nbdkit_next *next, struct snap *s, uint64_t offset,
+cbw_preserve (nbdkit_next *next, struct snap_disk *s, uint64_t offset,
               uint32_t count, bool fast_zero, int *err)
 {
   const unsigned shift = fleece_cfg.block_shift;
-  struct copy c = { .next = next, .s = s };
+  struct copy c = { .next = next, .d = s };
   uint64_t first, t0 = monotime_ns (), t;
   int64_t claimed;
   int r = 0;

@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the fleece filter's callback table.
  *
- * Two exports over one plugin disk: the live export (the plugin's own,
- * "") passes everything through, with copy-before-write in front of
- * writes, zeroes and trims while a snapshot is active; the snapshot
- * export (snapshot-export=, "snapshot") serves the disk as it was when
- * the snapshot was taken.  The mechanisms: snapshot.c (lifecycle and
- * barrier), blocks.c (per-block state), cbw.c (the live side),
- * snapread.c (the snapshot side), store.c (preserved data),
- * quiesce.c (guest freeze/thaw, through the plugin's provider or the
- * quiesce library's guard for quiesce-command=), access.c (who may open the snapshot),
+ * Two exports per plugin disk (disks.h: one disk "" with the exports
+ * "" and "snapshot", or disk NAME with NAME and "snapshot/NAME"): the
+ * live export (the plugin's own) passes everything through, with
+ * copy-before-write in front of writes, zeroes and trims while a
+ * snapshot is active; the snapshot export serves the disk as it was
+ * when the snapshot (of every disk at once) was taken.  The
+ * mechanisms: snapshot.c (lifecycle and barrier), generation.c (one
+ * generation's state), disks.c (the disks and their export names),
+ * blocks.c (per-block state), cbw.c (the live side), snapread.c (the
+ * snapshot side), store.c (preserved data), quiesce.c (guest
+ * freeze/thaw, through the plugin's provider or the quiesce library's
+ * guard for quiesce-command=), access.c (who may open the snapshot),
  * progress.c (what a backup must read), params.c (parameters).
  *
- * Both kinds of connection open the plugin at its default export;
- * snapshot connections open it read-only.  A snapshot connection is
+ * Both kinds of connection open the plugin at their disk's live
+ * export; snapshot connections open it read-only.  A snapshot connection is
  * checked against snapshot-allow-user/-group in .open, before the
  * plugin is opened, so a refused client never creates a snapshot.
  * In .prepare it joins the active snapshot, if there is one; it
@@ -37,19 +40,20 @@
 #include "cbw.h"
 #include "cleanup.h"
 #include "control/control.h"
+#include "disks.h"
 #include "fleece.h"
 #include "params.h"
 #include "progress.h"
 #include "quiesce.h"
 #include "snapread.h"
 #include "snapshot.h"
-#include "store.h"
 
 int fleece_debug_verbose;
 int fleece_debug_cbw_delay_ms;
 
 struct handle {
-  bool snapshot;                /* a connection to the snapshot export */
+  size_t disk;                  /* which disk (disks.h) */
+  bool snapshot;                /* a connection to its snapshot export */
   bool joined;                  /* it joined generation gen: written
                                  * once, under lock (release), read
                                  * atomically (acquire) */
@@ -92,7 +96,7 @@ fleece_config_complete (nbdkit_next_config_complete *next,
 static int
 fleece_get_ready (int thread_model)
 {
-  if (store_open (fleece_cfg.dir, fleece_cfg.max_size) == -1)
+  if (disks_get_ready () == -1)
     return -1;
   return quiesce_get_ready ();
 }
@@ -118,7 +122,7 @@ fleece_cleanup (nbdkit_backend *backend)
 static void
 fleece_unload (void)
 {
-  store_close ();
+  disks_unload ();
   quiesce_unload ();
   params_unload ();
 }
@@ -129,32 +133,29 @@ fleece_list_exports (nbdkit_next_list_exports *next, nbdkit_backend *nxdata,
 {
   if (next (nxdata, readonly, exports) == -1)
     return -1;
-  return nbdkit_add_export (exports, fleece_cfg.snapshot_export,
-                            "point-in-time snapshot of the disk (fleece)");
+  return disks_list_snapshots (exports);
 }
 
 static void *
 fleece_open (nbdkit_next_open *next, nbdkit_context *context,
              int readonly, const char *exportname, int is_tls)
 {
-  bool snap = strcmp (exportname, fleece_cfg.snapshot_export) == 0;
+  bool snap;
+  int disk = disks_lookup (exportname, &snap);
   struct handle *h;
 
-  if (!snap && exportname[0] != '\0') {
-    nbdkit_error ("fleece: unknown export '%s': valid exports are '' (the "
-                  "live disk) and '%s' (its snapshot)",
-                  exportname, fleece_cfg.snapshot_export);
+  if (disk == -1)
     return NULL;
-  }
   if (snap && access_check_snapshot (exportname) == -1)
     return NULL;
-  if (next (context, readonly || snap, "") == -1)
+  if (next (context, readonly || snap, fleece_disks[disk].live) == -1)
     return NULL;
   h = calloc (1, sizeof *h);
   if (h == NULL) {
     nbdkit_error ("calloc: %m");
     return NULL;
   }
+  h->disk = disk;
   h->snapshot = snap;
   pthread_mutex_init (&h->lock, NULL);
   return h;
@@ -175,11 +176,11 @@ fleece_prepare (nbdkit_next *next, void *handle, int readonly)
     return -1;
   /* Join an active snapshot now; never create one here. */
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&h->lock);
-  if ((r = snapshot_join (next, false, &h->gen)) == -1)
+  if ((r = snapshot_join (next, h->disk, false, &h->gen)) == -1)
     return -1;
   __atomic_store_n (&h->joined, r == 1, __ATOMIC_RELEASE);
   if (r == 1)
-    progress_measure (next, h->gen);
+    progress_measure (next, h->disk, h->gen);
   return 0;
 }
 
@@ -199,11 +200,11 @@ join (nbdkit_next *next, struct handle *h, int *err)
   if (h->join_failed)
     nbdkit_error ("fleece: this connection's snapshot could not be taken "
                   "(see the earlier error): reconnect to try again");
-  else if (snapshot_join (next, true, &h->gen) == -1)
+  else if (snapshot_join (next, h->disk, true, &h->gen) == -1)
     h->join_failed = true;
   else {
     __atomic_store_n (&h->joined, true, __ATOMIC_RELEASE);
-    progress_measure (next, h->gen);
+    progress_measure (next, h->disk, h->gen);
     return 0;
   }
   *err = EIO;
@@ -229,7 +230,7 @@ fleece_get_size (nbdkit_next *next, void *handle)
   if (h->snapshot) {
     SNAPSHOT_SCOPE (s);
     if (s && s->generation == h->gen)
-      return s->size;
+      return s->disk[h->disk].size;
   }
   return next->get_size (next);
 }
@@ -244,7 +245,7 @@ fleece_export_description (nbdkit_next *next, void *handle)
     if (!__atomic_load_n (&h->joined, __ATOMIC_ACQUIRE))
       return NO_SNAPSHOT_YET;
     return s && s->generation == h->gen ?
-      nbdkit_strdup_intern (s->description) : NULL;
+      nbdkit_strdup_intern (s->disk[h->disk].description) : NULL;
   }
   return next->export_description (next);
 }
@@ -324,7 +325,7 @@ fleece_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
 
   if (h->snapshot)
     return join (next, h, err) == -1 ? -1
-      : snap_pread (next, h->gen, buf, count, offset, err);
+      : snap_pread (next, h->disk, h->gen, buf, count, offset, err);
   return next->pread (next, buf, count, offset, flags, err);
 }
 
@@ -337,7 +338,8 @@ fleece_pwrite (nbdkit_next *next, void *handle, const void *buf,
   if (h->snapshot)
     return refuse_write (err);
   SNAPSHOT_SCOPE (s);
-  if (s && cbw_preserve (next, s, offset, count, false, err) == -1)
+  if (s && cbw_preserve (next, &s->disk[h->disk], offset, count, false,
+                         err) == -1)
     return -1;
   return next->pwrite (next, buf, count, offset, flags, err);
 }
@@ -351,7 +353,7 @@ fleece_zero (nbdkit_next *next, void *handle, uint32_t count,
   if (h->snapshot)
     return refuse_write (err);
   SNAPSHOT_SCOPE (s);
-  if (s && cbw_preserve (next, s, offset, count,
+  if (s && cbw_preserve (next, &s->disk[h->disk], offset, count,
                          flags & NBDKIT_FLAG_FAST_ZERO, err) == -1)
     return -1;
   return next->zero (next, count, offset, flags, err);
@@ -365,9 +367,10 @@ fleece_trim (nbdkit_next *next, void *handle, uint32_t count,
 
   if (h->snapshot)
     return join (next, h, err) == -1 ? -1
-      : snap_release (h->gen, count, offset, err);
+      : snap_release (h->disk, h->gen, count, offset, err);
   SNAPSHOT_SCOPE (s);
-  if (s && cbw_preserve (next, s, offset, count, false, err) == -1)
+  if (s && cbw_preserve (next, &s->disk[h->disk], offset, count, false,
+                         err) == -1)
     return -1;
   return next->trim (next, count, offset, flags, err);
 }
@@ -389,7 +392,8 @@ fleece_extents (nbdkit_next *next, void *handle, uint32_t count,
 
   if (h->snapshot)
     return join (next, h, err) == -1 ? -1
-      : snap_extents (next, h->gen, count, offset, flags, extents, err);
+      : snap_extents (next, h->disk, h->gen, count, offset, flags,
+                      extents, err);
   return next->extents (next, count, offset, flags, extents, err);
 }
 
@@ -401,7 +405,7 @@ fleece_cache (nbdkit_next *next, void *handle, uint32_t count,
 
   if (h->snapshot)
     return join (next, h, err) == -1 ? -1
-      : snap_cache (next, h->gen, count, offset, err);
+      : snap_cache (next, h->disk, h->gen, count, offset, err);
   return next->cache (next, count, offset, flags, err);
 }
 

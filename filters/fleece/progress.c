@@ -28,7 +28,9 @@
  * snapshot-begin has no measurement until its first NBD connection
  * (data-bytes is null, and progress is counted over disk-size).
  *
- * State: one generation's figure; `lock` protects it.  The walk runs
+ * State: one generation's figure per disk (each disk's snapshot
+ * export is measured by its own first connection); `lock` protects
+ * it.  The walk runs
  * without the lock: state MEASURING claims the generation.
  */
 #include <config.h>
@@ -43,28 +45,33 @@
 #include "cleanup.h"
 #include "minmax.h"
 #include "progress.h"
+#include "quiesce-provider.h"
 #include "snapread.h"
 #include "snapshot.h"
 
 #define CHUNK (256 * 1024 * 1024)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t gen_seen;               /* the generation below is gen_seen's */
-static enum { UNKNOWN, MEASURING, KNOWN } state;
-static uint64_t data_bytes;
+static struct measure {
+  uint64_t gen_seen;            /* the figures below are gen_seen's */
+  enum { UNKNOWN, MEASURING, KNOWN } state;
+  uint64_t data_bytes;
+} m[FLEECE_MAX_DISKS];
 
-/* The snapshot's size if gen is still the active generation, else -1. */
+/* The disk's size in gen if gen is still the active generation, else
+ * -1.
+ */
 static int64_t
-snapshot_size (uint64_t gen)
+snapshot_size (size_t disk, uint64_t gen)
 {
   SNAPSHOT_SCOPE (s);
 
-  return s && s->generation == gen ? (int64_t) s->size : -1;
+  return s && s->generation == gen ? (int64_t) s->disk[disk].size : -1;
 }
 
 /* The data bytes of [offset, offset + count).  0 or -1 (logged). */
 static int
-measure_chunk (nbdkit_next *next, uint64_t gen, uint64_t offset,
+measure_chunk (nbdkit_next *next, size_t disk, uint64_t gen, uint64_t offset,
                uint32_t count, uint64_t *bytes)
 {
   struct nbdkit_extents *ex = nbdkit_extents_new (offset, offset + count);
@@ -74,7 +81,7 @@ measure_chunk (nbdkit_next *next, uint64_t gen, uint64_t offset,
 
   if (ex == NULL)
     return -1;
-  if (snap_extents (next, gen, count, offset, 0, ex, &err) == -1) {
+  if (snap_extents (next, disk, gen, count, offset, 0, ex, &err) == -1) {
     nbdkit_extents_free (ex);
     return -1;
   }
@@ -91,41 +98,41 @@ measure_chunk (nbdkit_next *next, uint64_t gen, uint64_t offset,
 
 /* Claim gen for measuring.  false if it is measured or being so. */
 static bool
-claim (uint64_t gen)
+claim (size_t disk, uint64_t gen)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
 
-  if (gen_seen == gen && state != UNKNOWN)
+  if (m[disk].gen_seen == gen && m[disk].state != UNKNOWN)
     return false;
-  gen_seen = gen;
-  state = MEASURING;
+  m[disk].gen_seen = gen;
+  m[disk].state = MEASURING;
   return true;
 }
 
 static void
-publish (uint64_t gen, bool ok, uint64_t bytes)
+publish (size_t disk, uint64_t gen, bool ok, uint64_t bytes)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
 
-  if (gen_seen != gen)
+  if (m[disk].gen_seen != gen)
     return;
-  state = ok ? KNOWN : UNKNOWN;
-  data_bytes = bytes;
+  m[disk].state = ok ? KNOWN : UNKNOWN;
+  m[disk].data_bytes = bytes;
 }
 
 void
-progress_measure (nbdkit_next *next, uint64_t gen)
+progress_measure (nbdkit_next *next, size_t disk, uint64_t gen)
 {
-  int64_t size = snapshot_size (gen);
+  int64_t size = snapshot_size (disk, gen);
   uint64_t off, bytes = 0;
   int r = 0;
 
-  if (size == -1 || !claim (gen))
+  if (size == -1 || !claim (disk, gen))
     return;
   for (off = 0; off < (uint64_t) size && r == 0; off += CHUNK)
-    r = measure_chunk (next, gen, off, MIN ((uint64_t) CHUNK, size - off),
-                       &bytes);
-  publish (gen, r == 0, bytes);
+    r = measure_chunk (next, disk, gen, off,
+                       MIN ((uint64_t) CHUNK, size - off), &bytes);
+  publish (disk, gen, r == 0, bytes);
   if (r == 0)
     nbdkit_debug ("fleece: snapshot generation %" PRIu64 ": %" PRIu64
                   " bytes of data to back up (of %" PRId64 ")",
@@ -137,12 +144,12 @@ progress_measure (nbdkit_next *next, uint64_t gen)
 }
 
 bool
-progress_data_bytes (uint64_t gen, uint64_t *bytes)
+progress_data_bytes (size_t disk, uint64_t gen, uint64_t *bytes)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lock);
 
-  if (gen_seen != gen || state != KNOWN)
+  if (m[disk].gen_seen != gen || m[disk].state != KNOWN)
     return false;
-  *bytes = data_bytes;
+  *bytes = m[disk].data_bytes;
   return true;
 }

@@ -10,11 +10,13 @@
 #define FLEECE_PROGRESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <nbdkit-filter.h>
 
-/* When a snapshot connection joins generation gen (in .prepare, or at
+/* Per disk (the index in disks.h).  When a snapshot connection to
+ * disk joins generation gen (in .prepare, or at
  * its first data request when that created the snapshot), after the
  * snapshot was created (never under the freeze or the barrier).  If
  * no one has measured gen, or is measuring it, measure
@@ -22,9 +24,11 @@
  * of the snapshot that its extents do not report as zero.  A failure
  * is logged and leaves gen unmeasured, for a later connection.
  */
-extern void progress_measure (nbdkit_next *next, uint64_t gen);
+extern void progress_measure (nbdkit_next *next, size_t disk,
+                              uint64_t gen);
 
-/* gen's data bytes, if measured: true and *bytes set. */
-extern bool progress_data_bytes (uint64_t gen, uint64_t *bytes);
+/* Disk's data bytes in gen, if measured: true and *bytes set. */
+extern bool progress_data_bytes (size_t disk, uint64_t gen,
+                                 uint64_t *bytes);
 
 #endif /* FLEECE_PROGRESS_H */

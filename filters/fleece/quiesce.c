@@ -21,6 +21,7 @@
 #include <config.h>
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -191,7 +192,7 @@ quiesce_get_ready (void)
   else if (p == NULL)
     nbdkit_debug ("fleece: the plugin exports no quiesce provider");
   else if (p->abi_version != FLEECE_QUIESCE_ABI_VERSION ||
-           p->struct_size < sizeof *p) {
+           p->struct_size < offsetof (struct fleece_quiesce_provider, disks)) {
     nbdkit_error ("fleece: the plugin's quiesce provider has ABI version "
                   "%u (size %u), this filter needs version %d: install "
                   "matching versions of the plugin and the filter",

@@ -32,8 +32,11 @@
 #include "store.h"
 
 /* Check the generation.  Returns s, or NULL with *err = EIO. */
-static struct snap *
-check_gen (struct snap *s, uint64_t gen, int *err)
+/* Disk `disk`'s part of the active snapshot, if it is generation gen;
+ * else NULL after nbdkit_error, *err EIO.
+ */
+static struct snap_disk *
+check_gen (struct snap *s, size_t disk, uint64_t gen, int *err)
 {
   if (s == NULL || s->generation != gen) {
     nbdkit_error ("fleece: snapshot generation %" PRIu64 " has ended: "
@@ -41,14 +44,14 @@ check_gen (struct snap *s, uint64_t gen, int *err)
     *err = EIO;
     return NULL;
   }
-  return s;
+  return &s->disk[disk];
 }
 
 /* Clip a request to the snapshot and get its block range.  Returns
  * false (with *err set) for a request past the end.
  */
 static bool
-block_range (struct snap *s, uint64_t offset, uint32_t count,
+block_range (struct snap_disk *s, uint64_t offset, uint32_t count,
              uint64_t *first, uint64_t *last, int *err)
 {
   if (count == 0 || offset + count > s->size) {
@@ -62,7 +65,7 @@ block_range (struct snap *s, uint64_t offset, uint32_t count,
 }
 
 static int64_t
-hold (struct snap *s, uint64_t first, uint64_t last, bool allow_released,
+hold (struct snap_disk *s, uint64_t first, uint64_t last, bool allow_released,
       int *err)
 {
   char why[320];
@@ -70,19 +73,20 @@ hold (struct snap *s, uint64_t first, uint64_t last, bool allow_released,
                            why, sizeof why);
 
   if (t == -1) {
-    nbdkit_error ("fleece: snapshot generation %" PRIu64 ": %s",
-                  s->generation, why);
+    nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s: %s",
+                  s->snap->generation, OF_DISK (s->index), why);
     *err = EIO;
   }
   return t;
 }
 
 static int
-unhold (struct snap *s, int64_t ticket, int r, int *err)
+unhold (struct snap_disk *s, int64_t ticket, int r, int *err)
 {
   if (blocks_unhold (s->blocks, ticket) == -1 && r == 0) {
-    nbdkit_error ("fleece: snapshot generation %" PRIu64 " broke during "
-                  "the read: the data read is discarded", s->generation);
+    nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s broke "
+                  "during the read: the data read is discarded",
+                  s->snap->generation, OF_DISK (s->index));
     *err = EIO;
     return -1;
   }
@@ -106,7 +110,7 @@ typedef int run_fn (nbdkit_next *next, const struct run *run, void *data,
  * file), released blocks allowed in the hold if allow_released.
  */
 static int
-walk (nbdkit_next *next, struct snap *s, uint64_t offset, uint32_t count,
+walk (nbdkit_next *next, struct snap_disk *s, uint64_t offset, uint32_t count,
       bool hold_it, bool allow_released, run_fn *fn, void *data, int *err)
 {
   const unsigned shift = fleece_cfg.block_shift;
@@ -130,6 +134,7 @@ walk (nbdkit_next *next, struct snap *s, uint64_t offset, uint32_t count,
 }
 
 struct read_data {
+  struct store *store;
   char *buf;
   uint64_t offset;              /* of buf[0] */
 };
@@ -144,7 +149,7 @@ read_run (nbdkit_next *next, const struct run *run, void *data, int *err)
   case BLOCK_CLEAN:
     return next->pread (next, buf, run->len, run->off, 0, err);
   case BLOCK_PRESERVED:
-    if (store_read (buf, run->len, run->off) == -1) {
+    if (store_read (rd->store, buf, run->len, run->off) == -1) {
       *err = errno;
       nbdkit_error ("fleece: reading the store at offset %" PRIu64 ": %m",
                     run->off);
@@ -163,17 +168,20 @@ read_run (nbdkit_next *next, const struct run *run, void *data, int *err)
 }
 
 int
-snap_pread (nbdkit_next *next, uint64_t gen, void *buf, uint32_t count,
-            uint64_t offset, int *err)
+snap_pread (nbdkit_next *next, size_t disk, uint64_t gen, void *buf,
+            uint32_t count, uint64_t offset, int *err)
 {
   SNAPSHOT_SCOPE (cur);
-  struct snap *s = check_gen (cur, gen, err);
-  struct read_data rd = { buf, offset };
+  struct snap_disk *s = check_gen (cur, disk, gen, err);
+  struct read_data rd;
 
-  if (s == NULL ||
-      walk (next, s, offset, count, true, false, read_run, &rd, err) == -1)
+  if (s == NULL)
+    return -1;
+  rd = (struct read_data) { s->store, buf, offset };
+  if (walk (next, s, offset, count, true, false, read_run, &rd, err) == -1)
     return -1;
   STATS_ADD (bytes_read, count);
+  __atomic_add_fetch (&s->bytes_read, count, __ATOMIC_RELAXED);
   return 0;
 }
 
@@ -220,12 +228,12 @@ extents_run (nbdkit_next *next, const struct run *run, void *data, int *err)
 }
 
 int
-snap_extents (nbdkit_next *next, uint64_t gen, uint32_t count,
+snap_extents (nbdkit_next *next, size_t disk, uint64_t gen, uint32_t count,
               uint64_t offset, uint32_t flags,
               struct nbdkit_extents *extents, int *err)
 {
   SNAPSHOT_SCOPE (cur);
-  struct snap *s = check_gen (cur, gen, err);
+  struct snap_disk *s = check_gen (cur, disk, gen, err);
   struct extents_data ed = { extents, flags };
 
   /* Released blocks have extents too (a hole that reads as an error). */
@@ -235,10 +243,11 @@ snap_extents (nbdkit_next *next, uint64_t gen, uint32_t count,
 }
 
 int
-snap_release (uint64_t gen, uint32_t count, uint64_t offset, int *err)
+snap_release (size_t disk, uint64_t gen, uint32_t count, uint64_t offset,
+              int *err)
 {
   SNAPSHOT_SCOPE (cur);
-  struct snap *s = check_gen (cur, gen, err);
+  struct snap_disk *s = check_gen (cur, disk, gen, err);
   const uint32_t bs = fleece_cfg.block_size;
   uint64_t start, end, n;
 
@@ -259,7 +268,7 @@ snap_release (uint64_t gen, uint32_t count, uint64_t offset, int *err)
    */
   blocks_wait_readers (s->blocks, start >> fleece_cfg.block_shift,
                        (end >> fleece_cfg.block_shift) - 1);
-  store_discard (start, end - start, n << fleece_cfg.block_shift);
+  store_discard (s->store, start, end - start, n << fleece_cfg.block_shift);
   if (fleece_debug_verbose)
     nbdkit_debug ("fleece: released [%" PRIu64 ", %" PRIu64 "), "
                   "%" PRIu64 " preserved blocks freed", start, end, n);
@@ -275,11 +284,11 @@ cache_run (nbdkit_next *next, const struct run *run, void *data, int *err)
 }
 
 int
-snap_cache (nbdkit_next *next, uint64_t gen, uint32_t count,
+snap_cache (nbdkit_next *next, size_t disk, uint64_t gen, uint32_t count,
             uint64_t offset, int *err)
 {
   SNAPSHOT_SCOPE (cur);
-  struct snap *s = check_gen (cur, gen, err);
+  struct snap_disk *s = check_gen (cur, disk, gen, err);
 
   if (s == NULL)
     return -1;

@@ -4,18 +4,21 @@
  * See snapshot.h for the states and the barrier.  Here:
  *
  * Creation (snapshot_join from a snapshot connection's first data
- * request, or snapshot_begin): everything slow is done first (plugin
- * size, the new block map), then (a) freeze, (b) take the barrier's
- * write side, which drains live writes in flight and holds new ones,
- * (c) publish the new generation (all blocks clean) for the data path,
- * (d) release the barrier, (e) thaw, always, on every path.  The time
+ * request to any disk, or snapshot_begin): everything slow is done
+ * first (each disk's size and block map, generation.h), then (a)
+ * freeze, once for the VM, (b) take the barrier's write side, which
+ * drains live writes in flight to every disk and holds new ones, (c)
+ * publish the new generation (every block of every disk clean) for the
+ * data path: one pointer, so the switch costs the same for any number
+ * of disks, (d) release the barrier, (e) thaw, always, on every path.  The time
  * between (b) and (d) is what live writes are held; it is logged.
  * Only then is it described and marked complete: status and the
  * export description never see a half-built snapshot (snapshot.h).
  *
- * End: the last snapshot connection leaves; after snapshot-linger with
- * none, the generation is unpublished under the barrier (so no live
- * write is copying into it), then its map and the store are freed.
+ * End: the last snapshot connection (to any disk) leaves; after
+ * snapshot-linger with none, the generation is unpublished under the
+ * barrier (so no live write is copying into it), then its maps and the
+ * stores are freed.
  *
  * Pinning: snapshot_begin (control socket) creates or adopts the
  * snapshot and pins it, so it outlives its connections until
@@ -48,6 +51,7 @@
 #include "cbw.h"
 #include "cleanup.h"
 #include "fleece.h"
+#include "generation.h"
 #include "monotime.h"
 #include "quiesce.h"
 #include "snapshot.h"
@@ -106,74 +110,6 @@ snapshot_exit (void)
     abort ();
 }
 
-static void
-snap_free (struct snap *s)
-{
-  if (s) {
-    blocks_free (s->blocks);
-    free (s->windows);
-    free (s);
-  }
-}
-
-/* Before the freeze: everything that allocates or asks the plugin. */
-static struct snap *
-snap_prepare (nbdkit_next *next)
-{
-  int64_t size = next->get_size (next);
-  struct snap *s;
-
-  if (size == -1)
-    return NULL;
-  s = calloc (1, sizeof *s);
-  if (s == NULL) {
-    nbdkit_error ("fleece: calloc: %m");
-    return NULL;
-  }
-  s->size = size;
-  s->nblocks = (size + fleece_cfg.block_size - 1) >> fleece_cfg.block_shift;
-  s->blocks = blocks_new (s->nblocks);
-  s->windows = cbw_windows_new (s->size);
-  if (s->blocks == NULL || s->windows == NULL) {
-    nbdkit_error ("fleece: allocating the state of %" PRIu64 " blocks: %m",
-                  s->nblocks);
-    snap_free (s);
-    return NULL;
-  }
-  return s;
-}
-
-/* The UTC time now, e.g. 2026-11-26T16:42:07.755Z. */
-static void
-utc_now (char *buf, size_t len)
-{
-  struct timespec now;
-  struct tm tm;
-  char when[24];
-
-  clock_gettime (CLOCK_REALTIME, &now);
-  gmtime_r (&now.tv_sec, &tm);
-  strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (buf, len, "%.20s.%03dZ", when, (int) (now.tv_nsec / 1000000));
-}
-
-static void
-describe (struct snap *s)
-{
-  const struct quiesce_outcome *q = &s->q;
-
-  if (q->frozen > 0)
-    snprintf (s->description, sizeof s->description,
-              "fleece snapshot generation %" PRIu64 ", taken %s, "
-              "application-consistent: %d filesystem%s frozen for %.1f ms",
-              s->generation, s->taken_at, q->frozen,
-              q->frozen == 1 ? "" : "s", q->frozen_ns / 1e6);
-  else
-    snprintf (s->description, sizeof s->description,
-              "fleece snapshot generation %" PRIu64 ", taken %s, "
-              "crash-consistent: %s", s->generation, s->taken_at, q->reason);
-}
-
 /* (b)-(d): the switch.  Returns how long live writes were held. */
 static uint64_t
 publish (struct snap *s)
@@ -182,7 +118,7 @@ publish (struct snap *s)
 
   if (pthread_rwlock_wrlock (&barrier) != 0)
     abort ();
-  utc_now (s->taken_at, sizeof s->taken_at);
+  generation_stamp (s);
   s->generation = ++generation;
   stats_reset ();
   current = s;
@@ -191,33 +127,45 @@ publish (struct snap *s)
   return monotime_ns () - t0;
 }
 
+static void
+log_created (const struct snap *s)
+{
+  size_t i;
+
+  nbdkit_debug ("fleece: snapshot generation %" PRIu64 " created: "
+                "%zu disk%s; live writes held %.3f ms; freeze %.3f ms, "
+                "thaw %.3f ms", s->generation, s->ndisks,
+                s->ndisks == 1 ? "" : "s", s->barrier_ns / 1e6,
+                s->q.freeze_ns / 1e6, s->q.thaw_ns / 1e6);
+  for (i = 0; i < s->ndisks; i++)
+    nbdkit_debug ("fleece: generation %" PRIu64 " disk '%s': %" PRIu64
+                  " bytes, %" PRIu64 " blocks of %" PRIu32, s->generation,
+                  fleece_disks[i].name, s->disk[i].size, s->disk[i].nblocks,
+                  fleece_cfg.block_size);
+}
+
 /* Called with lifecycle held.  0, or -1 with why filled. */
 static int
-create (nbdkit_next *next, enum quiesce_mode mode, char *why, size_t len)
+create (enum quiesce_mode mode, char *why, size_t len)
 {
   struct snap *s;
   int r = -1;
 
   __atomic_store_n (&creating, true, __ATOMIC_SEQ_CST);
-  s = snap_prepare (next);
+  s = generation_new ();
   if (s == NULL)
     snprintf (why, len, "preparing the snapshot failed (see the log)");
   else if (quiesce_freeze (mode, &s->q) == -1) {
     snprintf (why, len, "snapshot not taken: quiesce=require and the "
               "guest could not be frozen: %s", s->q.reason);
-    snap_free (s);
+    generation_free (s);
   }
   else {
     s->barrier_ns = publish (s);
     quiesce_thaw (&s->q);
-    describe (s);
+    generation_describe (s);
     __atomic_store_n (&s->complete, true, __ATOMIC_RELEASE);
-    nbdkit_debug ("fleece: snapshot generation %" PRIu64 " created: "
-                  "%" PRIu64 " bytes, %" PRIu64 " blocks of %" PRIu32 "; "
-                  "live writes held %.3f ms; freeze %.3f ms, thaw %.3f ms",
-                  s->generation, s->size, s->nblocks, fleece_cfg.block_size,
-                  s->barrier_ns / 1e6, s->q.freeze_ns / 1e6,
-                  s->q.thaw_ns / 1e6);
+    log_created (s);
     if (s->q.failed)
       nbdkit_error ("fleece: warning: snapshot generation %" PRIu64 " is "
                     "crash-consistent: %s", s->generation, s->q.reason);
@@ -234,6 +182,7 @@ end (void)
 {
   struct snap *s;
   struct blocks_stats st;
+  size_t i;
 
   if (pthread_rwlock_wrlock (&barrier) != 0)
     abort ();
@@ -247,31 +196,35 @@ end (void)
   pthread_cond_signal (&linger_cond);     /* nothing is due any more */
   if (s == NULL)
     return;
-  blocks_stats (s->blocks, &st);
-  nbdkit_debug ("fleece: snapshot generation %" PRIu64 " ended: "
-                "%" PRIu64 " blocks preserved, %" PRIu64 " zero, "
-                "%" PRIu64 " released, %" PRIu64 " store bytes freed",
-                s->generation, st.preserved, st.zero, st.released,
-                store_bytes ());
+  for (i = 0; i < s->ndisks; i++) {
+    blocks_stats (s->disk[i].blocks, &st);
+    nbdkit_debug ("fleece: snapshot generation %" PRIu64 " ended%s%s: "
+                  "%" PRIu64 " blocks preserved, %" PRIu64 " zero, "
+                  "%" PRIu64 " released, %" PRIu64 " store bytes freed",
+                  s->generation, *fleece_disks[i].name ? " on disk " : "",
+                  fleece_disks[i].name, st.preserved, st.zero, st.released,
+                  store_bytes (s->disk[i].store));
+  }
   stats_log_phases (s->generation);
-  snap_free (s);
-  store_reset ();
+  generation_free (s);
+  for (i = 0; i < fleece_ndisks; i++)
+    store_reset (fleece_disks[i].store);
 }
 
 int
-snapshot_join (nbdkit_next *next, bool create_one, uint64_t *gen)
+snapshot_join (nbdkit_next *next, size_t disk, bool create_one,
+               uint64_t *gen)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
   char why[512];
 
   if (current == NULL && !create_one)
     return 0;
-  if (current == NULL &&
-      create (next, QUIESCE_DEFAULT, why, sizeof why) == -1) {
+  if (current == NULL && create (QUIESCE_DEFAULT, why, sizeof why) == -1) {
     nbdkit_error ("fleece: %s", why);
     return -1;
   }
-  if (next->get_size (next) < (int64_t) current->size) {
+  if (next->get_size (next) < (int64_t) current->disk[disk].size) {
     nbdkit_error ("fleece: the disk shrank since snapshot generation "
                   "%" PRIu64 " was taken: it cannot be served",
                   current->generation);
@@ -362,19 +315,25 @@ linger_main (void *arg)
   return NULL;
 }
 
-/* A plugin context of our own (snapshot_begin, and cbw.c's copies for
- * a connection older than a growth of the disk), opened afresh each
- * time: nbdkit remembers a context's size from its first get_size, so
- * a kept one would miss a resized disk.  Any thread: backend is set
- * before the first connection and never changes.
+/* A plugin context of our own for disk (each disk's size when a
+ * snapshot is created, and cbw.c's copies for a connection older than
+ * a growth of the disk), opened afresh each time: nbdkit remembers a
+ * context's size from its first get_size, so a kept one would miss a
+ * resized disk.  Shared (it may be opened outside a connection), so
+ * nbdkit gives the plugin no export name: disks_select names the
+ * disk.  Any thread: backend is set before the first connection and
+ * never changes.
  */
 static nbdkit_next *
-open_context (char *why, size_t len)
+open_context (size_t disk, char *why, size_t len)
 {
   nbdkit_next *n = NULL;
 
-  if (backend != NULL)
-    n = nbdkit_next_context_open (backend, 1, "", 1);
+  if (backend != NULL) {
+    disks_select (disk);
+    n = nbdkit_next_context_open (backend, 1, fleece_disks[disk].live, 1);
+    disks_select (-1);
+  }
   if (n && n->prepare (n) == -1) {
     nbdkit_next_context_close (n);
     n = NULL;
@@ -413,8 +372,6 @@ snapshot_begin (enum quiesce_mode mode, bool fresh,
                 struct snapshot_begun *out, char *why, size_t len)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
-  nbdkit_next *next;
-  int r = 0;
 
   memset (out, 0, sizeof *out);
   if (current != NULL && fresh) {
@@ -425,12 +382,7 @@ snapshot_begin (enum quiesce_mode mode, bool fresh,
   if (current != NULL && !adoptable (mode, why, len))
     return SNAPSHOT_NOT_CONSISTENT;
   if (current == NULL) {
-    r = -1;
-    if ((next = open_context (why, len)) != NULL) {
-      r = create (next, mode, why, len);
-      close_context (next);
-    }
-    if (r == -1)
+    if (create (mode, why, len) == -1)
       return SNAPSHOT_BEGIN_FAILED;
     out->created = true;
   }
@@ -466,6 +418,7 @@ snapshot_status (struct snapshot_status *st)
 {
   SNAPSHOT_SCOPE (s);
   uint64_t now = monotime_ns (), due;
+  size_t i;
 
   memset (st, 0, sizeof *st);
   st->clients = __atomic_load_n (&clients, __ATOMIC_SEQ_CST);
@@ -481,10 +434,20 @@ snapshot_status (struct snapshot_status *st)
     return;
   }
   st->info = *s;
-  st->info.blocks = NULL;
-  blocks_stats (s->blocks, &st->blocks);
-  st->state = blocks_broken (s->blocks, st->broken_cause,
-                             sizeof st->broken_cause) ? "broken" : "active";
+  st->info.disk = NULL;
+  st->state = "active";
+  for (i = 0; i < s->ndisks; i++) {
+    struct snapshot_disk_status *d = &st->disk[i];
+    d->size = s->disk[i].size;
+    d->nblocks = s->disk[i].nblocks;
+    d->bytes_read = __atomic_load_n (&s->disk[i].bytes_read,
+                                     __ATOMIC_RELAXED);
+    blocks_stats (s->disk[i].blocks, &d->blocks);
+    d->broken = blocks_broken (s->disk[i].blocks, d->broken_cause,
+                               sizeof d->broken_cause);
+    if (d->broken)
+      st->state = "broken";
+  }
 }
 
 int
@@ -519,9 +482,9 @@ snapshot_stop (void)
 }
 
 nbdkit_next *
-snapshot_plugin_open (char *why, size_t why_len)
+snapshot_plugin_open (size_t disk, char *why, size_t why_len)
 {
-  return open_context (why, why_len);
+  return open_context (disk, why, why_len);
 }
 
 void

@@ -2,10 +2,14 @@
 /* nbdkit-fleece: the snapshot lifecycle and the write barrier.
  *
  * States: none -> creating -> active (possibly broken) -> none.  One
- * snapshot at a time; each gets the next generation number.
+ * snapshot at a time; each gets the next generation number.  A
+ * snapshot is of the whole VM: every disk the filter serves (disks.h)
+ * is switched to the new generation at the same instant, under one
+ * freeze and one barrier; only breaking is per disk.
  *
- * The barrier is a writer-preferring rwlock.  Every live write, zero
- * and trim runs entirely on its read side (snapshot_enter/exit), from
+ * The barrier is one writer-preferring rwlock for all disks: the
+ * switch of every disk is one instant.  Every live write, zero and
+ * trim, to any disk, runs entirely on its read side (snapshot_enter/exit), from
  * before it looks for an active snapshot until the plugin has
  * answered.  Creating or ending a snapshot takes the write side for
  * the instant of the switch, which drains the live writes in flight
@@ -24,25 +28,39 @@
 #include <nbdkit-filter.h>
 
 #include "blocks.h"
+#include "disks.h"
 #include "quiesce.h"
+#include "store.h"
 
-/* One generation.  Published in `current` at the barrier's switch,
- * before its thaw and description exist: until `complete` is set
- * (atomically, release; read with acquire) only the data path may use
- * it (generation, size, nblocks, blocks, windows).  Once complete it is
- * immutable except through blocks.
+/* One disk's part of a generation (see struct snap). */
+struct snap_disk {
+  struct snap *snap;            /* the generation it belongs to */
+  size_t index;                 /* in fleece_disks (disks.h) */
+  uint64_t size;                /* disk size when taken */
+  uint64_t nblocks;
+  struct blocks *blocks;        /* its own: a break is this disk's */
+  uint8_t *windows;             /* cbw.c's extents hints (cbw.h) */
+  struct store *store;          /* the disk's store */
+  uint64_t bytes_read;          /* by snapshot clients (atomic) */
+  char description[512];        /* its export description */
+};
+
+/* One generation: a snapshot of every disk at one instant.  Published
+ * in `current` at the barrier's switch, before its thaw and
+ * descriptions exist: until `complete` is set (atomically, release;
+ * read with acquire) only the data path may use it (generation and
+ * the disks' size, nblocks, blocks, windows, store).  Once complete it
+ * is immutable except through blocks and bytes_read.
  */
 struct snap {
   bool complete;                /* thawed and described */
   uint64_t generation;
-  uint64_t size;                /* disk size when taken */
-  uint64_t nblocks;
-  struct blocks *blocks;
-  char description[512];        /* the export description */
+  char description[512];        /* of the whole snapshot (status) */
   char taken_at[48];            /* UTC, ISO 8601 with milliseconds */
   struct quiesce_outcome q;     /* frozen count, reason, timings */
   uint64_t barrier_ns;          /* how long live writes were held */
-  uint8_t *windows;             /* cbw.c's extents hints (cbw.h) */
+  size_t ndisks;                /* fleece_ndisks */
+  struct snap_disk *disk;       /* [ndisks] */
 };
 
 /* Enter the barrier's read side; returns the active snapshot or NULL.
@@ -60,14 +78,15 @@ snapshot_exit_cleanup (struct snap **unused)
   __attribute__ ((cleanup (snapshot_exit_cleanup)))                     \
   struct snap *var = snapshot_enter ()
 
-/* A snapshot connection joins the active snapshot: from .prepare with
- * create false (join only if one is active: listing exports must not
- * take a snapshot), and from its first data request with create true
- * (join, or create one first: freeze, barrier, switch, thaw).  Sets
- * *generation.  1 joined, 0 nothing active (create false only), or -1
- * after nbdkit_error.
+/* A snapshot connection to disk `disk` joins the active snapshot:
+ * from .prepare with create false (join only if one is active: listing
+ * exports must not take a snapshot), and from its first data request
+ * with create true (join, or create one of every disk first: freeze,
+ * barrier, switch, thaw).  next is the connection's plugin context.
+ * Sets *generation.  1 joined, 0 nothing active (create false only),
+ * or -1 after nbdkit_error.
  */
-extern int snapshot_join (nbdkit_next *next, bool create,
+extern int snapshot_join (nbdkit_next *next, size_t disk, bool create,
                           uint64_t *generation);
 
 /* A snapshot connection that joined leaves (from .close).  The last
@@ -108,25 +127,33 @@ extern int snapshot_begin (enum quiesce_mode mode, bool fresh,
 extern int snapshot_end (uint64_t *generation, char *why, size_t why_len);
 
 /* A consistent-enough picture of the snapshot for `status`. */
+struct snapshot_disk_status {
+  uint64_t size, nblocks;
+  uint64_t bytes_read;
+  struct blocks_stats blocks;
+  bool broken;
+  char broken_cause[256];
+};
 struct snapshot_status {
-  const char *state;            /* none, creating, active, broken */
+  const char *state;            /* none, creating, active, broken (any
+                                 * disk broken) */
   bool pinned;                  /* begun by snapshot_begin */
   bool pin_expires;             /* pinned, and pin-max-age is not 0 */
   uint64_t pin_left_ns;         /* if pin_expires: until it ends */
   unsigned clients;             /* snapshot connections */
   struct snap info;             /* valid if state is active or broken
-                                 * (a complete snapshot); info.blocks
-                                 * is NULL in the copy */
-  struct blocks_stats blocks;
-  char broken_cause[256];
+                                 * (a complete snapshot); info.disk is
+                                 * NULL in the copy: see disk[] */
+  struct snapshot_disk_status disk[FLEECE_MAX_DISKS]; /* [info.ndisks] */
 };
 extern void snapshot_status (struct snapshot_status *);
 
-/* A read-only plugin context of the live export that sees the disk
+/* A read-only plugin context of disk's live export that sees the disk
  * as it is now (see open_context), or NULL with why filled; closed
  * with snapshot_plugin_close.
  */
-extern nbdkit_next *snapshot_plugin_open (char *why, size_t why_len);
+extern nbdkit_next *snapshot_plugin_open (size_t disk, char *why,
+                                          size_t why_len);
 extern void snapshot_plugin_close (nbdkit_next *);
 
 /* Start / stop the linger thread (.after_fork / .cleanup), which also

@@ -22,6 +22,9 @@
  * system there serves the next generation without a restart.  No
  * lock: store_reset runs only when no generation is active.
  *
+ * One store per disk (each with its own fleece-max-size budget), so a
+ * disk that fills its store breaks only its own snapshot.
+ *
  * Not handled: a store on a file system without hole punching still
  * works, but released blocks only free space at the end of the
  * snapshot (truncate), which every Linux file system supports.
@@ -46,10 +49,13 @@
 #define STORE_FILES 8
 #define STRIPE_SHIFT 20
 
-static int fds[STORE_FILES] = { -1, -1, -1, -1, -1, -1, -1, -1 };
-static uint64_t max_size;
-static uint64_t used;           /* atomic */
-static char *store_dir;
+struct store {
+  int fds[STORE_FILES];
+  uint64_t max_size;
+  uint64_t used;                /* atomic */
+  char *dir;
+  char *name;                   /* the disk, for messages ("" : one disk) */
+};
 
 /* One unlinked scratch file in dir, or -1 with errno set. */
 static int
@@ -70,40 +76,47 @@ open_scratch (const char *dir)
   return fd;
 }
 
-int
-store_open (const char *dir, uint64_t max)
+struct store *
+store_open (const char *dir, uint64_t max, const char *name)
 {
+  struct store *st = calloc (1, sizeof *st);
   size_t i;
 
-  max_size = max;
-  store_dir = strdup (dir);
-  if (store_dir == NULL) {
-    nbdkit_error ("strdup: %m");
-    return -1;
+  if (st == NULL || (st->dir = strdup (dir)) == NULL ||
+      (st->name = strdup (name)) == NULL) {
+    nbdkit_error ("fleece: allocating a store: %m");
+    store_close (st);
+    return NULL;
   }
+  st->max_size = max;
+  for (i = 0; i < STORE_FILES; i++)
+    st->fds[i] = -1;
   for (i = 0; i < STORE_FILES; i++) {
-    if ((fds[i] = open_scratch (dir)) == -1) {
+    if ((st->fds[i] = open_scratch (dir)) == -1) {
       nbdkit_error ("fleece-dir=%s: cannot create the store there: %m "
                     "(give a writable directory with space for the "
                     "copied blocks)", dir);
-      return -1;
+      store_close (st);
+      return NULL;
     }
   }
-  return 0;
+  return st;
 }
 
 void
-store_close (void)
+store_close (struct store *st)
 {
   size_t i;
 
+  if (st == NULL)
+    return;
   for (i = 0; i < STORE_FILES; i++) {
-    if (fds[i] >= 0)
-      close (fds[i]);
-    fds[i] = -1;
+    if (st->fds[i] >= 0)
+      close (st->fds[i]);
   }
-  free (store_dir);
-  store_dir = NULL;
+  free (st->dir);
+  free (st->name);
+  free (st);
 }
 
 /* The length of [off, off+len) that lies in off's stripe. */
@@ -117,43 +130,43 @@ piece (uint64_t off, size_t len)
 }
 
 static int
-fd_of (uint64_t off)
+fd_of (struct store *st, uint64_t off)
 {
-  return fds[(off >> STRIPE_SHIFT) % STORE_FILES];
+  return st->fds[(off >> STRIPE_SHIFT) % STORE_FILES];
 }
 
 /* pread or pwrite [off, off+len) stripe by stripe.  0 or -1 (errno). */
 static int
-stripe_io (bool write, char *buf, size_t len, uint64_t off)
+stripe_io (struct store *st, bool write, char *buf, size_t len, uint64_t off)
 {
   size_t n;
   int r = 0;
 
   for (; len > 0 && r == 0; buf += n, off += n, len -= n) {
     n = piece (off, len);
-    r = write ? full_pwrite (fd_of (off), buf, n, off)
-      : full_pread (fd_of (off), buf, n, off);
+    r = write ? full_pwrite (fd_of (st, off), buf, n, off)
+      : full_pread (fd_of (st, off), buf, n, off);
   }
   return r;
 }
 
 static void
-unreserve (uint64_t len)
+unreserve (struct store *st, uint64_t len)
 {
-  __atomic_sub_fetch (&used, len, __ATOMIC_SEQ_CST);
+  __atomic_sub_fetch (&st->used, len, __ATOMIC_SEQ_CST);
 }
 
 static int
-reserve (uint64_t len, char *why, size_t why_len)
+reserve (struct store *st, uint64_t len, char *why, size_t why_len)
 {
-  uint64_t now = __atomic_add_fetch (&used, len, __ATOMIC_SEQ_CST);
+  uint64_t now = __atomic_add_fetch (&st->used, len, __ATOMIC_SEQ_CST);
 
-  if (max_size > 0 && now > max_size) {
-    unreserve (len);
+  if (st->max_size > 0 && now > st->max_size) {
+    unreserve (st, len);
     snprintf (why, why_len,
-              "store full: fleece-max-size=%" PRIu64 " bytes reached "
+              "store full: fleece-max-size=%" PRIu64 " bytes reached%s%s "
               "(store in %s); raise fleece-max-size, or back up faster",
-              max_size, store_dir);
+              st->max_size, *st->name ? " by disk " : "", st->name, st->dir);
     errno = ENOSPC;
     return -1;
   }
@@ -161,19 +174,19 @@ reserve (uint64_t len, char *why, size_t why_len)
 }
 
 int
-store_write (const void *buf, size_t len, uint64_t offset,
+store_write (struct store *st, const void *buf, size_t len, uint64_t offset,
              uint64_t account, char *why, size_t why_len)
 {
   int e;
 
-  if (reserve (account, why, why_len) == -1)
+  if (reserve (st, account, why, why_len) == -1)
     return -1;
-  if (stripe_io (true, (char *) buf, len, offset) == 0)
+  if (stripe_io (st, true, (char *) buf, len, offset) == 0)
     return 0;
   e = errno;
-  unreserve (account);
+  unreserve (st, account);
   snprintf (why, why_len, "%s writing the store in fleece-dir=%s: %s%s",
-            e == ENOSPC ? "store full" : "I/O error", store_dir,
+            e == ENOSPC ? "store full" : "I/O error", st->dir,
             strerror (e),
             e == ENOSPC ? " (free space there or choose another fleece-dir)"
             : "");
@@ -182,29 +195,31 @@ store_write (const void *buf, size_t len, uint64_t offset,
 }
 
 int
-store_read (void *buf, size_t len, uint64_t offset)
+store_read (struct store *st, void *buf, size_t len, uint64_t offset)
 {
   /* A PRESERVED block was written whole: a short file is an error
    * (EIO), never zeroes made up.
    */
-  return stripe_io (false, buf, len, offset);
+  return stripe_io (st, false, buf, len, offset);
 }
 
 void
-store_discard (uint64_t offset, uint64_t len, uint64_t account)
+store_discard (struct store *st, uint64_t offset, uint64_t len,
+               uint64_t account)
 {
   uint64_t n;
 
   for (; len > 0; offset += n, len -= n) {
     n = piece (offset, len);
-    if (fallocate (fd_of (offset), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                   offset, n) == -1) {
+    if (fallocate (fd_of (st, offset),
+                   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset,
+                   n) == -1) {
       nbdkit_debug ("fleece: store: punching a hole: %m "
                     "(space is freed when the snapshot ends)");
       break;
     }
   }
-  unreserve (account);
+  unreserve (st, account);
 }
 
 /* A scratch file that cannot be truncated sits on a failed file
@@ -214,52 +229,46 @@ store_discard (uint64_t offset, uint64_t len, uint64_t account)
  * the old file is kept.
  */
 static int
-replace_scratch (size_t i)
+replace_scratch (struct store *st, size_t i)
 {
-  int fd = open_scratch (store_dir);
+  int fd = open_scratch (st->dir);
 
   if (fd == -1)
     return -1;
-  close (fds[i]);
-  fds[i] = fd;
+  close (st->fds[i]);
+  st->fds[i] = fd;
   return 0;
 }
 
 void
-store_reset (void)
+store_reset (struct store *st)
 {
   size_t i;
   int e = 0, open_e = 0;
 
   for (i = 0; i < STORE_FILES; i++) {
-    if (ftruncate (fds[i], 0) == 0)
+    if (ftruncate (st->fds[i], 0) == 0)
       continue;
     if (e == 0)
       e = errno;
-    if (replace_scratch (i) == -1)
+    if (replace_scratch (st, i) == -1)
       open_e = errno;
   }
   /* One line, not one per file. */
   if (e != 0 && open_e == 0)
     nbdkit_error ("fleece: store: truncating the store in %s: %s; "
-                  "replaced it with new files there", store_dir,
+                  "replaced it with new files there", st->dir,
                   strerror (e));
   else if (e != 0)
     nbdkit_error ("fleece: store: truncating the store in %s: %s, and "
                   "no new files can be made there: %s (snapshots break "
                   "until fleece-dir works again and one more has ended)",
-                  store_dir, strerror (e), strerror (open_e));
-  __atomic_store_n (&used, 0, __ATOMIC_SEQ_CST);
+                  st->dir, strerror (e), strerror (open_e));
+  __atomic_store_n (&st->used, 0, __ATOMIC_SEQ_CST);
 }
 
 uint64_t
-store_bytes (void)
+store_bytes (struct store *st)
 {
-  return __atomic_load_n (&used, __ATOMIC_SEQ_CST);
-}
-
-uint64_t
-store_max_size (void)
-{
-  return max_size;
+  return __atomic_load_n (&st->used, __ATOMIC_SEQ_CST);
 }

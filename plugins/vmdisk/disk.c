@@ -68,23 +68,23 @@ disk_check_path (const struct disk *d)
 
   if (stat (d->path, &st) == -1) {
     if (errno == ENOENT || errno == ENOTDIR)
-      nbdkit_error ("file=%s: no such file: give the path of an existing "
-                    "raw disk image or block device", d->path);
+      nbdkit_error ("%s: no such file: give the path of an existing "
+                    "raw disk image or block device", d->param);
     else if (errno == EACCES)
-      nbdkit_error ("file=%s: permission denied: run nbdkit as a user "
-                    "that may open it", d->path);
+      nbdkit_error ("%s: permission denied: run nbdkit as a user "
+                    "that may open it", d->param);
     else
-      nbdkit_error ("file=%s: %m", d->path);
+      nbdkit_error ("%s: %m", d->param);
     return -1;
   }
   if (S_ISDIR (st.st_mode)) {
-    nbdkit_error ("file=%s is a directory: give a raw disk image file "
-                  "or a block device", d->path);
+    nbdkit_error ("%s is a directory: give a raw disk image file "
+                  "or a block device", d->param);
     return -1;
   }
   if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
-    nbdkit_error ("file=%s is neither a regular file nor a block device: "
-                  "give a raw disk image file or a block device", d->path);
+    nbdkit_error ("%s is neither a regular file nor a block device: "
+                  "give a raw disk image file or a block device", d->param);
     return -1;
   }
   return 0;
@@ -97,21 +97,21 @@ open_error (const struct disk *d)
   const char *how = d->readonly ? "reading" : "reading and writing";
 
   if (errno == EACCES || errno == EPERM)
-    nbdkit_error ("file=%s: permission denied opening it for %s: run "
-                  "nbdkit as a user that may %s it%s", d->path, how,
+    nbdkit_error ("%s: permission denied opening it for %s: run "
+                  "nbdkit as a user that may %s it%s", d->param, how,
                   d->readonly ? "read" : "write",
                   d->readonly ? "" : ", or add readonly=true");
   else if (errno == EROFS)
-    nbdkit_error ("file=%s is on a read-only file system: add "
-                  "readonly=true", d->path);
+    nbdkit_error ("%s is on a read-only file system: add "
+                  "readonly=true", d->param);
   else if (errno == EINVAL && d->direct)
-    nbdkit_error ("file=%s: its file system does not support direct I/O "
-                  "(cache=none): use cache=writeback", d->path);
+    nbdkit_error ("%s: its file system does not support direct I/O "
+                  "(cache=none): use cache=writeback", d->param);
   else if (errno == ENOENT)
-    nbdkit_error ("file=%s: no such file: give the path of an existing "
-                  "raw disk image or block device", d->path);
+    nbdkit_error ("%s: no such file: give the path of an existing "
+                  "raw disk image or block device", d->param);
   else
-    nbdkit_error ("file=%s: open: %m", d->path);
+    nbdkit_error ("%s: open: %m", d->param);
 }
 
 /* Size, sector sizes and direct I/O alignment of the open descriptor. */
@@ -123,7 +123,7 @@ probe (struct disk *d)
   unsigned int pbs = 0;
 
   if (fstat (d->fd, &st) == -1) {
-    nbdkit_error ("file=%s: fstat: %m", d->path);
+    nbdkit_error ("%s: fstat: %m", d->param);
     return -1;
   }
   d->is_bdev = S_ISBLK (st.st_mode);
@@ -132,7 +132,7 @@ probe (struct disk *d)
     if (ioctl (d->fd, BLKGETSIZE64, &d->size) == -1 ||
         ioctl (d->fd, BLKSSZGET, &lbs) == -1 ||
         ioctl (d->fd, BLKPBSZGET, &pbs) == -1) {
-      nbdkit_error ("file=%s: block device size ioctl: %m", d->path);
+      nbdkit_error ("%s: block device size ioctl: %m", d->param);
       return -1;
     }
     d->lbs = lbs > 0 && is_power_of_2 (lbs) ? lbs : 512;
@@ -158,15 +158,15 @@ disk_open (struct disk *d)
   if (probe (d) == -1)
     return -1;
   if (d->size == 0) {
-    nbdkit_error ("file=%s has size 0, which cannot be a disk: give a "
+    nbdkit_error ("%s has size 0, which cannot be a disk: give a "
                   "non-empty image, or size it first, e.g. "
-                  "truncate -s 10G %s", d->path, d->path);
+                  "truncate -s 10G %s", d->param, d->path);
     return -1;
   }
   if (d->direct && d->size % d->align != 0) {
-    nbdkit_error ("file=%s: size %" PRIu64 " is not a multiple of %" PRIu32
+    nbdkit_error ("%s: size %" PRIu64 " is not a multiple of %" PRIu32
                   ", the direct I/O alignment that cache=none needs: use "
-                  "cache=writeback, or resize the image", d->path, d->size,
+                  "cache=writeback, or resize the image", d->param, d->size,
                   d->align);
     return -1;
   }
@@ -187,7 +187,8 @@ disk_close (struct disk *d)
     close (d->fd);
   d->fd = -1;
   free (d->path);
-  d->path = NULL;
+  free (d->param);
+  d->path = d->param = NULL;
 }
 
 void

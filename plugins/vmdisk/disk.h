@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: vmdisk's disk, the one open file or block device.
+/* nbdkit-fleece: vmdisk's disk, one open file or block device.
  *
- * vmdisk.c owns one struct disk.  disk_check_path validates file= in
- * .config_complete, disk_open opens it once in .get_ready, and every
- * connection then shares that one descriptor (which is why the plugin
+ * The disk table (disks.h) owns one struct disk per export.
+ * disk_check_path validates its path in .config_complete, disk_open
+ * opens it once in .get_ready, and every connection to its export
+ * then shares that one descriptor (which is why the plugin
  * can advertise multi-conn: all connections see one page cache, and
  * fdatasync on the descriptor covers the writes of all of them).
  *
- * Errors: parameter problems get one nbdkit_error naming file= and
- * the fix.  Data path functions return -1 with errno set after one
+ * Errors: parameter problems get one nbdkit_error naming the
+ * parameter (param: file=PATH or disk=NAME:PATH) and the fix.  Data path functions return -1 with errno set after one
  * nbdkit_error naming the operation, 0 on success.
  *
  * Locking: after disk_open the struct is read-only, except
@@ -27,7 +28,9 @@
 #include <stdint.h>
 
 struct disk {
-  char *path;                   /* file=, made absolute */
+  char name[64];                /* export name: "" for file=, else NAME */
+  char *param;                  /* "file=PATH" or "disk=NAME:PATH", for errors */
+  char *path;                   /* PATH, made absolute */
   bool readonly;                /* readonly=true */
   bool direct;                  /* cache=none: O_DIRECT */
 
@@ -57,11 +60,11 @@ extern int disk_check_path (const struct disk *d);
 
 /* .get_ready: open d->path as configured, find its size, sector sizes
  * and direct I/O alignment, and refuse sizes that cannot be a disk.
- * 0, or -1 after one nbdkit_error naming file= and the fix.
+ * 0, or -1 after one nbdkit_error naming param and the fix.
  */
 extern int disk_open (struct disk *d);
 
-/* Close the descriptor and free the path.  Safe to call twice. */
+/* Close the descriptor, free path and param.  Safe to call twice. */
 extern void disk_close (struct disk *d);
 
 /* Minimum, preferred and maximum block sizes for .block_size. */

@@ -18,7 +18,9 @@
 
 /* vmdisk's own parameters: the data path. */
 static const char data_help[] =
-  "[file=]FILE              Raw disk image or block device (required).\n"
+  "[file=]FILE              Raw disk image or block device: the export \"\".\n"
+  "disk=NAME:PATH           A VM's disk PATH as the export NAME (repeatable,\n"
+  "                         instead of file=).\n"
   "readonly=true|false      Open FILE read-only; refuse writes (default false).\n"
   "cache=writeback|none     none: O_DIRECT, bypass the host page cache\n"
   "                         (default writeback).";

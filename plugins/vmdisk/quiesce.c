@@ -149,6 +149,13 @@ vmdisk_quiesce_config (const char *key, const char *value)
   return 0;
 }
 
+void
+vmdisk_quiesce_disks (size_t (*names) (const char **names, size_t max),
+                      void (*select) (const char *name))
+{
+  guard_set_disks (names, select);
+}
+
 int
 vmdisk_quiesce_config_complete (void)
 {

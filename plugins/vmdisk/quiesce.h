@@ -9,11 +9,21 @@
 #ifndef VMDISK_QUIESCE_H
 #define VMDISK_QUIESCE_H
 
+#include <stddef.h>
+
 /* Called from .config for every key.  Returns 1 if the key is a
  * quiesce parameter and was accepted, 0 if it is not a quiesce
  * parameter, -1 after nbdkit_error if it is one but the value is bad.
  */
 extern int vmdisk_quiesce_config (const char *key, const char *value);
+
+/* Called from .config_complete, first: the disk table's names and the
+ * per-thread export choice, for the provider table's disks and
+ * select_export members (quiesce-provider.h).
+ */
+extern void vmdisk_quiesce_disks (size_t (*names) (const char **names,
+                                                    size_t max),
+                                  void (*select) (const char *name));
 
 /* Called from .config_complete: cross-checks.  0 or -1 (after
  * nbdkit_error).

@@ -1,88 +1,46 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* nbdkit-fleece: the vmdisk plugin.
  *
- * Serves one raw disk image or block device (disk.c, direct.c,
- * zero.c, extents.c) and offers guest quiesce to the fleece filter
- * (quiesce.c, behind the hooks in quiesce.h).  This file holds the
- * parameters and the callback table; the callbacks are thin.
+ * Serves a VM's raw disk images or block devices, one export per disk
+ * (the table in disks.h, its export names in exports.h; the data path
+ * in disk.c, direct.c, zero.c, extents.c) and offers guest quiesce to
+ * the fleece filter (quiesce.c, behind the hooks in quiesce.h).  This file holds the callback table;
+ * the callbacks are thin.
  *
  * Lifetime: parameters in .config (each checked as it arrives, the
- * key named in every error), cross-checks in .config_complete, the one
- * file descriptor opened in .get_ready and shared by all connections
- * (hence multi-conn and the parallel thread model), closed in
- * .cleanup or at the latest in .unload.  The per-connection handle
- * carries nothing.
+ * key named in every error), cross-checks in .config_complete, one
+ * file descriptor per disk opened in .get_ready and shared by all
+ * connections to its export (hence multi-conn and the parallel thread
+ * model), closed in .cleanup or at the latest in .unload.  The
+ * per-connection handle is the connection's struct disk, chosen in
+ * .open from the export name.
  */
 #include <config.h>
 
-#include <errno.h>
-#include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
 #include "disk.h"
+#include "disks.h"
+#include "exports.h"
 #include "extents.h"
 #include "help.h"
 #include "quiesce.h"
 #include "zero.h"
 
-static struct disk disk;
-
 static void
 vmdisk_load (void)
 {
-  disk_init (&disk);
+  disks_init ();
   help_init ();
 }
 
 static void
 vmdisk_unload (void)
 {
-  disk_close (&disk);
-}
-
-static int
-parse_readonly (const char *value)
-{
-  static const char *const yes[] = { "true", "yes", "on", "1" };
-  static const char *const no[] = { "false", "no", "off", "0" };
-  size_t i;
-
-  for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-    if (strcasecmp (value, yes[i]) == 0) {
-      disk.readonly = true;
-      return 0;
-    }
-    if (strcasecmp (value, no[i]) == 0) {
-      disk.readonly = false;
-      return 0;
-    }
-  }
-  nbdkit_error ("readonly=%s: expected true or false", value);
-  return -1;
-}
-
-static int
-parse_file (const char *value)
-{
-  if (disk.path) {
-    nbdkit_error ("file= given twice: one nbdkit serves one disk; give "
-                  "file= once");
-    return -1;
-  }
-  if (*value == '\0') {
-    nbdkit_error ("file= is empty: give the path of a raw disk image or "
-                  "block device");
-    return -1;
-  }
-  disk.path = nbdkit_absolute_path (value);
-  return disk.path ? 0 : -1;
+  disks_close ();
 }
 
 static int
@@ -91,21 +49,10 @@ vmdisk_config (const char *key, const char *value)
   char names[512];
   int r = vmdisk_quiesce_config (key, value);
 
+  if (r == 0)
+    r = disks_config (key, value);
   if (r != 0)
     return r == 1 ? 0 : -1;
-  if (strcmp (key, "file") == 0)
-    return parse_file (value);
-  if (strcmp (key, "readonly") == 0)
-    return parse_readonly (value);
-  if (strcmp (key, "cache") == 0) {
-    if (strcmp (value, "writeback") == 0 || strcmp (value, "none") == 0) {
-      disk.direct = strcmp (value, "none") == 0;
-      return 0;
-    }
-    nbdkit_error ("cache=%s: expected writeback (the default) or none "
-                  "(O_DIRECT)", value);
-    return -1;
-  }
   help_param_names (names, sizeof names);
   nbdkit_error ("unknown parameter '%s': vmdisk takes %s (see: nbdkit "
                 "vmdisk --help); the fleece filter's parameters are listed "
@@ -117,13 +64,9 @@ vmdisk_config (const char *key, const char *value)
 static int
 vmdisk_config_complete (void)
 {
-  if (disk.path == NULL) {
-    nbdkit_error ("file= is required: name the raw disk image or block "
-                  "device, e.g. nbdkit vmdisk file=disk.img");
+  if (disks_config_complete () == -1)
     return -1;
-  }
-  if (disk_check_path (&disk) == -1)
-    return -1;
+  vmdisk_quiesce_disks (exports_names, exports_select);
   return vmdisk_quiesce_config_complete ();
 }
 
@@ -136,7 +79,7 @@ vmdisk_dump_plugin (void)
 static int
 vmdisk_get_ready (void)
 {
-  return disk_open (&disk);
+  return disks_open ();
 }
 
 static int
@@ -149,46 +92,72 @@ static void
 vmdisk_cleanup (void)
 {
   vmdisk_quiesce_cleanup ();
-  disk_close (&disk);
+  disks_close ();
 }
 
+/* file=: "" (the only export).  disk=: "" as well, so that a client
+ * asking for the default export reaches .open, which refuses it with
+ * the list of export names.
+ */
+static const char *
+vmdisk_default_export (int readonly, int is_tls)
+{
+  return "";
+}
+
+static int
+vmdisk_list_exports (int readonly, int is_tls,
+                     struct nbdkit_exports *exports)
+{
+  return exports_list (exports);
+}
+
+/* The handle is the connection's disk. */
 static void *
 vmdisk_open (int readonly)
 {
-  return NBDKIT_HANDLE_NOT_NEEDED;
+  return exports_open ();
 }
 
 static int64_t
 vmdisk_get_size (void *h)
 {
-  return disk.size;
+  const struct disk *d = h;
+
+  return d->size;
 }
 
 static int
 vmdisk_block_size (void *h, uint32_t *minimum, uint32_t *preferred,
                    uint32_t *maximum)
 {
-  disk_block_size (&disk, minimum, preferred, maximum);
+  disk_block_size (h, minimum, preferred, maximum);
   return 0;
 }
 
 static int
 vmdisk_can_write (void *h)
 {
-  return !disk.readonly;
+  const struct disk *d = h;
+
+  return !d->readonly;
 }
 
 static int
 vmdisk_can_extents (void *h)
 {
-  return !disk.is_bdev;
+  const struct disk *d = h;
+
+  return !d->is_bdev;
 }
 
 static int
 vmdisk_can_cache (void *h)
 {
+  const struct disk *d = h;
+
   /* Prefetching into a page cache that O_DIRECT bypasses is useless. */
-  return disk.direct ? NBDKIT_CACHE_NONE : NBDKIT_CACHE_NATIVE;
+  return d->direct ? NBDKIT_CACHE_NONE : NBDKIT_CACHE_NATIVE;
 }
 
 static int
@@ -207,32 +176,32 @@ static int
 vmdisk_pread (void *h, void *buf, uint32_t count, uint64_t offset,
               uint32_t flags)
 {
-  return disk_pread (&disk, buf, count, offset);
+  return disk_pread (h, buf, count, offset);
 }
 
 static int
 vmdisk_pwrite (void *h, const void *buf, uint32_t count, uint64_t offset,
                uint32_t flags)
 {
-  return disk_pwrite (&disk, buf, count, offset, flags & NBDKIT_FLAG_FUA);
+  return disk_pwrite (h, buf, count, offset, flags & NBDKIT_FLAG_FUA);
 }
 
 static int
 vmdisk_flush (void *h, uint32_t flags)
 {
-  return disk_flush (&disk);
+  return disk_flush (h);
 }
 
 static int
 vmdisk_trim (void *h, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  return disk_trim (&disk, count, offset, flags & NBDKIT_FLAG_FUA);
+  return disk_trim (h, count, offset, flags & NBDKIT_FLAG_FUA);
 }
 
 static int
 vmdisk_zero (void *h, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  return disk_zero (&disk, count, offset, flags & NBDKIT_FLAG_MAY_TRIM,
+  return disk_zero (h, count, offset, flags & NBDKIT_FLAG_MAY_TRIM,
                     flags & NBDKIT_FLAG_FAST_ZERO, flags & NBDKIT_FLAG_FUA);
 }
 
@@ -240,14 +209,14 @@ static int
 vmdisk_extents (void *h, uint32_t count, uint64_t offset, uint32_t flags,
                 struct nbdkit_extents *extents)
 {
-  return disk_extents (&disk, count, offset, flags & NBDKIT_FLAG_REQ_ONE,
+  return disk_extents (h, count, offset, flags & NBDKIT_FLAG_REQ_ONE,
                        extents);
 }
 
 static int
 vmdisk_cache (void *h, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  return disk_cache (&disk, count, offset);
+  return disk_cache (h, count, offset);
 }
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
@@ -269,6 +238,8 @@ static struct nbdkit_plugin plugin = {
   .get_ready = vmdisk_get_ready,
   .after_fork = vmdisk_after_fork,
   .cleanup = vmdisk_cleanup,
+  .list_exports = vmdisk_list_exports,
+  .default_export = vmdisk_default_export,
   .open = vmdisk_open,
   .get_size = vmdisk_get_size,
   .block_size = vmdisk_block_size,

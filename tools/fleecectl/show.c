@@ -168,19 +168,54 @@ show_figures (FILE *fp, json_object *o)
     fprintf (fp, "broken:           %s\n", str (o, "broken-cause"));
 }
 
+/* One line per named disk (a multi-disk server's disks[]). */
+static void
+show_disks (FILE *fp, json_object *o)
+{
+  json_object *disks = get (o, "disks"), *d;
+  char a[32], b[32], c[32], e[32], name[80];
+  size_t i, n = json_object_is_type (disks, json_type_array)
+    ? json_object_array_length (disks) : 0;
+
+  for (i = 0; i < n; i++) {
+    d = json_object_array_get_idx (disks, i);
+    if (*str (d, "name") == '\0')
+      return;                   /* one unnamed disk: the lines above */
+    snprintf (name, sizeof name, "disk %s:", str (d, "name"));
+    if (get (d, "disk-size") == NULL) {
+      fprintf (fp, "%-17s %s\n", name, str (d, "export"));
+      continue;
+    }
+    fprintf (fp, "%-17s %s, %s, %" PRIu64 " preserved, store %s, read %s "
+             "of %s (%.1f%%)%s%s\n", name, str (d, "state"),
+             show_iec (u64 (d, "disk-size"), a, sizeof a),
+             u64 (d, "blocks-preserved"),
+             show_iec (u64 (d, "store-bytes"), b, sizeof b),
+             show_iec (u64 (d, "bytes-read"), c, sizeof c),
+             show_iec (total (d), e, sizeof e), num (d, "progress") * 100,
+             get (d, "broken-cause") ? ": " : "",
+             get (d, "broken-cause") ? str (d, "broken-cause") : "");
+  }
+}
+
 void
 show_status (FILE *fp, json_object *o)
 {
   char a[32], b[32];
+  json_object *disks = get (o, "disks");
+  bool several = json_object_is_type (disks, json_type_array) &&
+    json_object_array_length (disks) > 1;
 
   fprintf (fp, "state:            %s%s\n", str (o, "state"),
            json_object_get_boolean (get (o, "pinned")) ? " (pinned)" : "");
   if (has_snapshot (o))
     show_figures (fp, o);
-  fprintf (fp, "store:            %s in use, limit %s\n",
+  show_disks (fp, o);
+  fprintf (fp, "store:            %s in use, limit %s%s\n",
            show_iec (u64 (o, "store-bytes"), a, sizeof a),
            get (o, "store-limit")
-           ? show_iec (u64 (o, "store-limit"), b, sizeof b) : "none");
+           ? show_iec (u64 (o, "store-limit"), b, sizeof b) : "none",
+           several && get (o, "store-limit") ? " per disk" : "");
   fprintf (fp, "snapshot clients: %" PRIu64 "\n",
            u64 (o, "snapshot-clients"));
 }

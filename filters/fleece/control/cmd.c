@@ -18,7 +18,9 @@
 
 #include <nbdkit-filter.h>
 
+#include "cleanup.h"
 #include "cmd.h"
+#include "disks.h"
 #include "fleece.h"
 #include "progress.h"
 #include "proto.h"
@@ -110,6 +112,7 @@ static void
 gather (struct control_figures *f)
 {
   struct fleece_stats *s = &fleece_stats;
+  size_t i;
 
   snapshot_status (&f->snap);
   f->copy_count = __atomic_load_n (&s->copy.count, __ATOMIC_RELAXED);
@@ -120,10 +123,20 @@ gather (struct control_figures *f)
   f->live_mean_ns = latency_mean (&s->live_added);
   f->live_p99_ns = latency_p99 (&s->live_added);
   f->bytes_read = __atomic_load_n (&s->bytes_read, __ATOMIC_RELAXED);
-  f->data_known = progress_data_bytes (f->snap.info.generation,
-                                       &f->data_bytes);
-  f->store_bytes = store_bytes ();
-  f->store_limit = store_max_size ();
+  f->data_known = true;
+  f->ndisks = fleece_ndisks;
+  for (i = 0; i < f->ndisks; i++) {
+    struct control_disk_figures *d = &f->disk[i];
+    d->name = fleece_disks[i].name;
+    d->export = fleece_disks[i].snap;
+    d->data_known = progress_data_bytes (i, f->snap.info.generation,
+                                         &d->data_bytes);
+    d->store_bytes = store_bytes (fleece_disks[i].store);
+    f->data_known &= d->data_known;
+    f->data_bytes += d->data_bytes;
+    f->store_bytes += d->store_bytes;
+  }
+  f->store_limit = fleece_cfg.max_size;
   f->block_size = fleece_cfg.block_size;
   f->pin_max_age_ns = fleece_cfg.pin_max_age_ns;
 }
@@ -131,12 +144,12 @@ gather (struct control_figures *f)
 static char *
 run_status (const struct control_request *req)
 {
-  struct control_figures f;
-  json_object *r = control_reply_ok (req->id);
+  CLEANUP_FREE struct control_figures *f = calloc (1, sizeof *f);
+  json_object *r = f ? control_reply_ok (req->id) : NULL;
 
-  memset (&f, 0, sizeof f);
-  gather (&f);
-  if (r && control_status_fill (r, &f) == -1) {
+  if (r)
+    gather (f);
+  if (r && control_status_fill (r, f) == -1) {
     json_object_put (r);
     r = NULL;
   }

@@ -18,19 +18,30 @@
 #include "snapshot.h"
 
 /* The figures behind a status reply, gathered by the caller
- * (durations in nanoseconds).
+ * (durations in nanoseconds).  Top-level byte and block counts are
+ * sums over the disks; disk[] has each disk's own.
  */
+struct control_disk_figures {
+  const char *name;             /* "" for the one disk of file= */
+  const char *export;           /* its snapshot export */
+  bool data_known;
+  uint64_t data_bytes;
+  uint64_t store_bytes;
+};
 struct control_figures {
   struct snapshot_status snap;
   uint64_t copy_count, copy_mean_ns, copy_p99_ns, bytes_copied;
   uint64_t live_writes, live_mean_ns, live_p99_ns;
   uint64_t bytes_read;
-  bool data_known;              /* data_bytes measured (progress.h) */
+  bool data_known;              /* every disk's data_bytes measured
+                                 * (progress.h) */
   uint64_t data_bytes;
   uint64_t store_bytes;
   uint64_t store_limit;         /* 0: no cap */
   uint32_t block_size;
   uint64_t pin_max_age_ns;      /* 0: never */
+  size_t ndisks;
+  struct control_disk_figures disk[FLEECE_MAX_DISKS];
 };
 
 /* Add the status members to reply.  0, or -1 on allocation failure. */
