@@ -13,7 +13,15 @@
 #      ENOSPC once it is full; a refused one must not reach the plugin,
 #      and the snapshot must stay exact) and break-snapshot (every
 #      generation breaks; reads then fail with EIO, and every read that
-#      succeeds must still be exact).
+#      succeeds must still be exact);
+#   5. vmdisk serving 2 and 4 disks (disk=dI:..., sparse files): one
+#      model per disk, each generation taken through a random disk's
+#      snapshot export and joined by the others, every disk checked by
+#      content at that one instant;
+#   6. vmdisk serving 2 disks, the store capped at 4M under
+#      break-snapshot: disk d0 (16M) breaks, disk d1 (2M, so its own
+#      store never fills) must stay readable and exact in every
+#      generation.
 # FLEECE_STRESS_GENERATIONS=N makes the runs longer (soak).
 # Sensitivity was checked on copies of the filter with one mechanism
 # broken each: no read hold, the write passed down before the copy, a
@@ -51,3 +59,28 @@ for policy in fail-write:refused break-snapshot:broken; do
     --run "'$stress' \"\$unixsocket\" 4096" 2> "$tmpdir/log" ||
     { tail -n 20 "$tmpdir/log" >&2; exit 1; }
 done
+
+for n in 2 4; do
+  echo "== vmdisk, $n disks, 4K blocks"
+  args=()
+  for i in $(seq 0 $((n - 1))); do
+    truncate -s 8M "$tmpdir/d$i-$n.img"
+    args+=("disk=d$i:$tmpdir/d$i-$n.img")
+  done
+  FLEECE_STRESS_DISKS=$n \
+  FLEECE_STRESS_GENERATIONS=${FLEECE_STRESS_GENERATIONS:-5} \
+  nbdkit -U - --filter="$FLEECE" "$VMDISK" "${args[@]}" \
+    fleece-block-size=4096 \
+    --run "'$stress' \"\$unixsocket\" 4096"
+done
+
+echo "== vmdisk, 2 disks, store capped at 4M: only d0 (16M) may break"
+truncate -s 16M "$tmpdir/big.img"
+truncate -s 2M "$tmpdir/small.img"
+FLEECE_STRESS_DISKS=2 FLEECE_STRESS_EXPECT=broken:d0 \
+FLEECE_STRESS_GENERATIONS=${FLEECE_STRESS_GENERATIONS:-8} \
+nbdkit -U - -D fleece.cbw_delay_ms=1 --filter="$FLEECE" "$VMDISK" \
+  disk=d0:"$tmpdir/big.img" disk=d1:"$tmpdir/small.img" \
+  fleece-block-size=4096 fleece-max-size=4M on-cbw-error=break-snapshot \
+  --run "'$stress' \"\$unixsocket\" 4096" 2> "$tmpdir/log" ||
+  { tail -n 20 "$tmpdir/log" >&2; exit 1; }
