@@ -27,7 +27,11 @@
 # broken each: no read hold, the write passed down before the copy, a
 # preserved block copied again, no wait for another writer's copy, a
 # block marked preserved before its store write: every one fails here
-# (most within the first generations).
+# (most within the first generations).  The multi-disk runs fail at
+# the first generation with a filter where each disk's snapshot starts
+# at that disk's first snapshot connection, or where each disk shows
+# its own generation; the capped run fails when a break on one disk
+# breaks every disk.
 
 source "$srcdir/functions.sh"
 requires nbdkit --version
