@@ -193,11 +193,12 @@ ctl_wait_idle (void)
 }
 
 uint64_t
-ctl_begin (void)
+ctl_begin (char *desc, size_t len)
 {
   json_object *r = ctl_call ("snapshot-begin"), *created;
   uint64_t g = member_uint (r, "generation");
 
+  snprintf (desc, len, "%s", member_string (r, "description"));
   if (!json_object_object_get_ex (r, "created", &created)
       || !json_object_get_boolean (created))
     die ("snapshot-begin did not create a snapshot: %s",

@@ -12,6 +12,7 @@
 #define FLEECE_CROSS_DISK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libnbd.h>
@@ -58,8 +59,11 @@ extern void ctl_open (const char *path);
  */
 extern void ctl_wait_idle (void);
 
-/* snapshot-begin: it must create a snapshot; returns its generation. */
-extern uint64_t ctl_begin (void);
+/* snapshot-begin: it must create a snapshot; returns its generation
+ * and copies the reply's description (the whole snapshot's:
+ * "fleece snapshot generation G of N disks, REST") into desc.
+ */
+extern uint64_t ctl_begin (char *desc, size_t len);
 
 /* snapshot-end: returns the generation it ended. */
 extern uint64_t ctl_end (void);

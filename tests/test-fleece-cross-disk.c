@@ -15,7 +15,9 @@
  *        connect to snapshot/b (it joins the same snapshot), read;
  *   ba   the same, b first;
  *   ctl  snapshot-begin on the control socket, then both exports read
- *        in turn with the same wait between them, then snapshot-end.
+ *        in turn with the same wait between them, then snapshot-end;
+ *        the reply's description (the whole VM's) has the exports'
+ *        instant and label.
  * In every snapshot, a - b is 0 or 1; both counters are within what was
  * acknowledged before the trigger and what was in flight across it
  * (a snapshot taken later, for one disk alone, is at least two rounds
@@ -205,12 +207,13 @@ shot_ctl (unsigned first)
 {
   struct shot s = { .kind = "ctl" };
   struct nbd_handle *h[2];
+  char whole[512], *rest;
   uint64_t g;
   unsigned i, d;
 
   ctl_wait_idle ();
   mark (s.lo);
-  g = ctl_begin ();
+  g = ctl_begin (whole, sizeof whole);
   mark (s.hi);
   for (i = 0; i < 2; i++) {
     d = i == 0 ? first : 1 - first;
@@ -226,6 +229,11 @@ shot_ctl (unsigned first)
   }
   if (ctl_end () != g)
     die ("snapshot-end ended another generation than %" PRIu64, g);
+  /* The reply describes the whole snapshot: same instant and label. */
+  rest = strstr (whole, " of 2 disks, ");
+  if (rest == NULL || strcmp (rest + 13, s.desc[0].rest) != 0)
+    die ("snapshot-begin's description is not the exports' snapshot:"
+         "\n  %s\n  %s", whole, s.desc[0].text);
   disconnect (h[0]);
   disconnect (h[1]);
   check_shot (&s);
