@@ -13,10 +13,11 @@
 #   e2e_vm_backup LABEL nbd|control   one backup of every disk from one
 #                                snapshot, taken
 #     nbd:      by the first read of a held connection to snapshot/vdb;
-#               vdb is copied (nbdcopy), then vda, whose connections
-#               join.  vdb first: were each disk snapshotted at its own
-#               first read, vda's commit records would be newer than
-#               vdb's data files;
+#               vdb is copied (nbdcopy), the workload makes 3 more
+#               commits, then vda is copied, its connections joining.
+#               So were each disk snapshotted at its own first read,
+#               vda's commit records would be newer than vdb's data
+#               files, and verify-backup.sh would say so;
 #     control:  by fleecectl begin --fresh (E2E_CTL: nbdkit's control=),
 #               pinned until fleecectl end; vda is copied by nbdcopy and
 #               qemu-img convert at once (the copies must be identical),
@@ -39,6 +40,7 @@
 
 E2E_VM_DISKS=(vda vdb)
 E2E_CTL=
+E2E_FLEECECTL=$abs_top_builddir/tools/fleecectl/fleecectl
 declare -A E2E_VM_IMAGE E2E_VM_SIZE E2E_VM_DATA E2E_VM_MS
 
 e2e_vm_disks ()
@@ -72,15 +74,15 @@ _e2e_vm_check_desc ()
 # _e2e_vm_copy LABEL DISK TOOL...: copy one disk with each TOOL at once.
 _e2e_vm_copy ()
 {
-  local label=$1 d=$2 tool pids=() out
+  local label=$1 d=$2 tool pid pids=() out
   shift 2
   for tool in "$@"; do
     ( e2e_copy "$tool" "$tmpdir/$label-$d-$tool.img" "snapshot/$d" &&
         echo "$E2E_COPY_MS" > "$tmpdir/$label-$d-$tool.ms" ) &
     pids+=($!)
   done
-  for tool in "${pids[@]}"; do
-    wait "$tool" || e2e_fail "$label: a copy of snapshot/$d failed"
+  for pid in "${pids[@]}"; do
+    wait "$pid" || e2e_fail "$label: a copy of snapshot/$d failed"
   done
   out=$tmpdir/$label-$d-$1.img
   for tool in "${@:2}"; do
@@ -93,6 +95,14 @@ _e2e_vm_copy ()
   E2E_VM_MS[$d]=$(cat "$tmpdir/$label-$d-$1.ms")
   E2E_VM_SIZE[$d]=$(stat -c %s "$out")
   E2E_VM_DATA[$d]=$(du -B1 "$out" | cut -f1)
+}
+
+# _e2e_vm_commits N: wait until the workload has made N more commits.
+_e2e_vm_commits ()
+{
+  local c
+  c=$(guest_exec /workload.sh status | sed -n 's/.* commits=\([0-9]*\).*/\1/p')
+  guest_wait_workload $(( ${c:-0} + $1 )) commits
 }
 
 # _e2e_vm_freezes LABEL: one snapshot of every disk, one freeze, one thaw.
@@ -109,8 +119,7 @@ _e2e_vm_freezes ()
 
 e2e_vm_backup ()
 {
-  local label=$1 mode=$2 i d reply order=() FLEECECTL
-  FLEECECTL=$abs_top_builddir/tools/fleecectl/fleecectl
+  local label=$1 mode=$2 i d reply order=()
   e2e_log_mark
   case $mode in
     nbd)
@@ -120,7 +129,7 @@ e2e_vm_backup ()
         order+=("$i")
       done ;;
     control)
-      reply=$("$FLEECECTL" --socket "$E2E_CTL" --json begin --fresh) ||
+      reply=$("$E2E_FLEECECTL" --socket "$E2E_CTL" --json begin --fresh) ||
         e2e_fail "$label: fleecectl begin: $reply"
       E2E_DESC=$(/usr/bin/python3 -c 'import json, sys
 print(json.loads(sys.argv[1])["description"])' "$reply")
@@ -136,6 +145,9 @@ print(json.loads(sys.argv[1])["description"])' "$reply")
       _e2e_vm_copy "$label" "$d" nbdcopy qemu-img
     else
       _e2e_vm_copy "$label" "$d" nbdcopy
+    fi
+    if [ "$mode" = nbd ] && [ "$i" -gt 0 ]; then
+      _e2e_vm_commits 3
     fi
   done
   E2E_DESC=$(e2e_description "nbd+unix:///snapshot/${E2E_VM_DISKS[0]}?socket=$E2E_SOCK")
@@ -159,7 +171,7 @@ _e2e_vm_end ()
 {
   local gen
   gen=$(sed -n 's/^fleece snapshot generation \([0-9]*\),.*/\1/p' <<<"$E2E_DESC")
-  "$FLEECECTL" --socket "$E2E_CTL" end > /dev/null ||
+  "$E2E_FLEECECTL" --socket "$E2E_CTL" end > /dev/null ||
     e2e_fail "$1: fleecectl end failed"
   e2e_ended "$gen"
 }

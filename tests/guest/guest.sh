@@ -39,9 +39,10 @@
 #                                stdout (stderr to ours), returns its status
 #   guest_agent JSON             one raw QGA command, prints the "return"
 #   guest_freeze_status          prints "frozen" or "thawed"
-#   guest_wait_workload N [records]   wait until workload.sh wrote N files
-#                                and N records (and N commits with
-#                                GUEST_DISK2; only N records with "records")
+#   guest_wait_workload N [records|commits]   wait until workload.sh wrote
+#                                N files and N records (and N commits with
+#                                GUEST_DISK2); only N records with
+#                                "records", only N commits with "commits"
 #   guest_check_live_log IMAGE   after a backup: live log checks, prefix
 #                                check, prints the stall the guest saw
 #   guest_stop                   destroy the domain / kill QEMU
@@ -335,6 +336,7 @@ guest_wait_workload ()
     read -r f r c <<<"${st//[a-z=]/}"
     [ -n "$GUEST_DISK2" ] || c=$1
     [ "${2:-}" = records ] && f=$1 c=$1
+    [ "${2:-}" = commits ] && f=$1 r=$1
     [ "${f:-0}" -ge "$1" ] && [ "${r:-0}" -ge "$1" ] && [ "${c:-0}" -ge "$1" ] &&
       return 0
     sleep 0.2

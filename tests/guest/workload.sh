@@ -5,8 +5,9 @@
 # Usage (through guest-exec):
 #   /workload.sh start DIR [DIR2]   start the writers in the background,
 #                            return (with DIR2: also the commit writer)
-#   /workload.sh status      print "files=N records=N commits=N" (from /run
-#                            counters)
+#   /workload.sh status      print "files=N records=N" (from /run
+#                            counters), and " commits=N" once the commit
+#                            writer has committed
 #   /workload.sh stop        stop the writers and wait for them
 #
 # DIR is a mounted ext4 filesystem.  The writers:
@@ -144,9 +145,10 @@ case "${1:-}" in
   log-loop) log_loop "$2" ;;
   commit-loop) commit_loop "$2" "$3" ;;
   status)
+    c=
+    [ -s "$run.commits" ] && c=" commits=$(cat "$run.commits")"
     echo "files=$(cat "$run.files" 2>/dev/null || echo 0)" \
-         "records=$(cat "$run.records" 2>/dev/null || echo 0)" \
-         "commits=$(cat "$run.commits" 2>/dev/null || echo 0)"
+         "records=$(cat "$run.records" 2>/dev/null || echo 0)$c"
     ;;
   stop)
     [ -s "$run.pids" ] || { echo "workload: not running" >&2; exit 1; }
