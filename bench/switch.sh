@@ -39,7 +39,8 @@ for n in 1 4 16; do
   for _ in $(seq 50); do [ -S "$work/ctl" ] && break; sleep 0.1; done
   /usr/bin/python3 "$benchdir/switch.py" "$work/nbd.sock" "$work/ctl" \
     "$n" "$n_snap" "$size"
-  kill "$(cat "$work/pid")"
-  for _ in $(seq 50); do [ -e "$work/pid" ] || break; sleep 0.1; done
-  rm -f "$work"/d*.img
+  pid=$(cat "$work/pid")
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$work"/d*.img "$work/nbd.sock" "$work/ctl" "$work/pid"
 done

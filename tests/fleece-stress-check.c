@@ -136,23 +136,25 @@ rnd (uint64_t *s)               /* xorshift64* */
  * blocks that are being copied right now.
  */
 static uint64_t
-hot_base (void)
+hot_base (const struct disk *d)
 {
   uint64_t z = __atomic_load_n (&ops_done, __ATOMIC_RELAXED) / HOT_MOVE;
 
   z *= UINT64_C (0x9e3779b97f4a7c15);
   z ^= z >> 29;
-  return z % ((size - hot) / bs + 1) * bs;
+  return z % ((d->size - d->hot) / bs + 1) * bs;
 }
 
-/* A random range, half of them in the hot zone: 1 byte to a block
- * mostly, up to 4 blocks, and sometimes up to BIG bytes.
+/* A random range of D, half of them in its hot zone: 1 byte to a
+ * block mostly, up to 4 blocks, and sometimes up to BIG bytes.
  */
 void
-pick_range (uint64_t *s, uint32_t big, uint64_t *off, uint32_t *len)
+pick_range (uint64_t *s, const struct disk *d, uint32_t big,
+            uint64_t *off, uint32_t *len)
 {
   bool in_hot = rnd (s) % 2;
-  uint64_t base = in_hot ? hot_base () : 0, zone = in_hot ? hot : size;
+  uint64_t base = in_hot ? hot_base (d) : 0;
+  uint64_t zone = in_hot ? d->hot : d->size;
   unsigned k = rnd (s) % 8;
   uint32_t max = k < 2 ? 512 : k < 5 ? bs : k < 7 ? 4 * bs : big;
 
@@ -181,17 +183,27 @@ disconnect (struct nbd_handle *h)
   nbd_close (h);
 }
 
-/* The generation number in a snapshot connection's description. */
+/* The generation number in a snapshot connection's description: with
+ * several disks "fleece snapshot generation G, disk NAME (I of N), ...".
+ */
 uint64_t
-snapshot_generation (struct nbd_handle *h)
+snapshot_generation (struct nbd_handle *h, const struct disk *disk)
 {
   char *d = nbd_get_export_description (h);
+  char name[64];
+  unsigned i, n;
   uint64_t g;
 
   if (d == NULL)
     die ("snapshot export has no description: %s", nbd_get_error ());
   if (sscanf (d, "fleece snapshot generation %" SCNu64 ",", &g) != 1)
     die ("unexpected snapshot description: %s", d);
+  if (ndisks > 1
+      && (sscanf (d, "fleece snapshot generation %*u, disk %63[^ ]"
+                  " (%u of %u),", name, &i, &n) != 3
+          || strcmp (name, disk->name) != 0 || i != disk - disks + 1
+          || n != ndisks))
+    die ("snapshot/%s describes another disk: %s", disk->name, d);
   free (d);
   return g;
 }
@@ -199,8 +211,8 @@ snapshot_generation (struct nbd_handle *h)
 /* What a snapshot connection shows before it has joined a snapshot. */
 #define NO_SNAPSHOT_YET "fleece snapshot export: no snapshot is active yet"
 
-static bool
-joined (struct nbd_handle *h)
+bool
+snapshot_joined (struct nbd_handle *h)
 {
   char *d = nbd_get_export_description (h);
   bool r = d == NULL || strncmp (d, NO_SNAPSHOT_YET,
@@ -215,28 +227,28 @@ snapshot_take (struct nbd_handle *h)
 {
   char byte;
 
-  if (!joined (h))
+  if (!snapshot_joined (h))
     check_nbd (nbd_pread (h, &byte, 1, 0, 0), "snapshot take (pread)");
 }
 
 uint64_t
-snapshot_generation_of (struct nbd_handle *h, const char *uri)
+snapshot_generation_of (struct nbd_handle *h, const struct disk *d)
 {
   struct nbd_handle *h2;
   uint64_t g;
 
-  if (joined (h))
-    return snapshot_generation (h);
-  h2 = connect_to (uri);        /* joins at once: shows the label */
-  g = snapshot_generation (h2);
+  if (snapshot_joined (h))
+    return snapshot_generation (h, d);
+  h2 = connect_to (d->snap_uri); /* joins at once: shows the label */
+  g = snapshot_generation (h2, d);
   disconnect (h2);
   return g;
 }
 
 /* Sync full read of H compared with IMAGE. */
 bool
-read_all (struct nbd_handle *h, const uint8_t *image, const char *what,
-          bool may_break)
+read_all (struct nbd_handle *h, uint64_t size, const uint8_t *image,
+          const char *what, bool may_break)
 {
   uint8_t *buf = malloc (CHUNK);
   uint64_t off;
@@ -261,15 +273,16 @@ read_all (struct nbd_handle *h, const uint8_t *image, const char *what,
 }
 
 void
-start_thread (pthread_t *t, void *(*fn) (void *), uint64_t seed)
+start_thread (pthread_t *t, void *(*fn) (void *), uint64_t seed,
+              struct disk *disk)
 {
-  uint64_t *s = malloc (sizeof *s);
+  struct targ *a = malloc (sizeof *a);
   int r;
 
-  if (s == NULL)
+  if (a == NULL)
     die ("malloc: %m");
-  *s = seed * 2 + 1;
-  r = pthread_create (t, NULL, fn, s);
+  *a = (struct targ) { .s = seed * 2 + 1, .disk = disk };
+  r = pthread_create (t, NULL, fn, a);
   if (r != 0) {
     errno = r;
     die ("pthread_create: %m");

@@ -9,8 +9,9 @@
  * the request to model and stamps its acknowledgement order.  Across a
  * snapshot open (window_open) requests are marked ambiguous and their
  * ranges stay in the table until the controller has recorded them.
- * A reader joins the current generation's snapshot, checks that the
- * generation is the one expected, and compares every read with expect.
+ * A reader joins the current generation's snapshot of its disk, checks
+ * that the generation is the one expected, and compares every read
+ * with its disk's expect.  Each thread works on one disk.
  *
  * States of a writer: running -> paused (issues nothing, drains its
  * own requests, then waits) -> running, or -> stopping (drains, then
@@ -20,8 +21,8 @@
  * allows (fleece-stress.h): a live request refused with ENOSPC left
  * the plugin untouched, so the model is not changed and its range is
  * freed at once (it is in no snapshot); a snapshot read failing with
- * EIO is counted, not compared.  A range not found free in 16 tries
- * is given up for this round.
+ * EIO on a disk that may break is counted, not compared.  A range not
+ * found free in 16 tries is given up for this round.
  *
  * Locking: as fleece-stress.h says; next_seq and tick are under lock
  * too.  A reader's counters are its own thread's (libnbd calls the
@@ -35,6 +36,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,12 +49,13 @@
 static uint64_t next_seq = 2, tick;
 
 static bool
-overlaps (uint64_t off, uint32_t len)
+overlaps (const struct disk *d, uint64_t off, uint32_t len)
 {
   size_t i;
 
   for (i = 0; i < ntable; i++)
-    if (off < table[i]->off + table[i]->len && table[i]->off < off + len)
+    if (table[i]->disk == d && off < table[i]->off + table[i]->len
+        && table[i]->off < off + len)
       return true;
   return false;
 }
@@ -79,15 +82,15 @@ write_done (void *opaque, int *error)
   bool refused = *error == ENOSPC && expect_failures == EXPECT_REFUSED;
 
   if (*error != 0 && !refused)
-    die ("live %s [%" PRIu64 ", +%" PRIu32 ") failed: %s",
-         op_name[r->op], r->off, r->len, strerror (*error));
+    die ("live %s [%" PRIu64 ", +%" PRIu32 ") of disk '%s' failed: %s",
+         op_name[r->op], r->off, r->len, r->disk->name, strerror (*error));
   pthread_mutex_lock (&lock);
   if (refused)
     __atomic_add_fetch (&stat_refused, 1, __ATOMIC_RELAXED);
   else if (r->op == OP_WRITE)
-    memcpy (model + r->off, r->buf, r->len);
+    memcpy (r->disk->model + r->off, r->buf, r->len);
   else
-    memset (model + r->off, 0, r->len);
+    memset (r->disk->model + r->off, 0, r->len);
   __atomic_add_fetch (&ops_done, 1, __ATOMIC_RELAXED);
   inflight_total--;
   (*r->inflight)--;
@@ -103,7 +106,8 @@ write_done (void *opaque, int *error)
 
 /* Issue one random request on a free byte range; false if none found. */
 static bool
-issue (struct nbd_handle *h, uint64_t *s, unsigned *inflight)
+issue (struct nbd_handle *h, uint64_t *s, struct disk *d,
+       unsigned *inflight)
 {
   struct req *r = calloc (1, sizeof *r);
   nbd_completion_callback cb = { .callback = write_done, .user_data = r };
@@ -114,10 +118,11 @@ issue (struct nbd_handle *h, uint64_t *s, unsigned *inflight)
     die ("calloc: %m");
   r->op = k < 8 ? OP_WRITE : k == 8 ? OP_ZERO : OP_TRIM;
   r->inflight = inflight;
+  r->disk = d;
   for (tries = 0; tries < 16; tries++) {
-    pick_range (s, 4 * bs, &r->off, &r->len);
+    pick_range (s, d, 4 * bs, &r->off, &r->len);
     pthread_mutex_lock (&lock);
-    if (ntable < MAXREQ && !overlaps (r->off, r->len)) {
+    if (ntable < MAXREQ && !overlaps (d, r->off, r->len)) {
       table[ntable++] = r;
       r->ambiguous = window_open;
       r->seq = next_seq++;
@@ -150,8 +155,8 @@ issue (struct nbd_handle *h, uint64_t *s, unsigned *inflight)
 void *
 writer (void *arg)
 {
-  uint64_t *s = arg;
-  struct nbd_handle *h = connect_to (live_uri);
+  struct targ *a = arg;
+  struct nbd_handle *h = connect_to (a->disk->live_uri);
   unsigned inflight = 0;
   bool go;
 
@@ -163,19 +168,20 @@ writer (void *arg)
     pthread_mutex_unlock (&lock);
     if (!go && inflight == 0)
       break;
-    while (go && inflight < QDEPTH && issue (h, s, &inflight))
+    while (go && inflight < QDEPTH && issue (h, &a->s, a->disk, &inflight))
       ;
     if (inflight > 0)
       check_nbd (nbd_poll (h, -1), "nbd_poll (writer)");
   }
   disconnect (h);
-  free (s);
+  free (a);
   return NULL;
 }
 
 /* ---- snapshot readers ---- */
 
 struct rd {
+  struct disk *disk;
   uint64_t off;
   uint32_t len;
   unsigned *inflight;
@@ -187,13 +193,18 @@ read_done (void *opaque, int *error)
 {
   struct rd *r = opaque;
 
-  if (*error == EIO && expect_failures == EXPECT_BROKEN)
+  if (*error == EIO && r->disk->may_break)
     __atomic_add_fetch (&stat_broken_reads, 1, __ATOMIC_RELAXED);
   else if (*error != 0)
     die ("generation %" PRIu64 ": snapshot read [%" PRIu64 ", +%" PRIu32
-         ") failed: %s", generation, r->off, r->len, strerror (*error));
+         ") of disk '%s' failed: %s", generation, r->off, r->len,
+         r->disk->name, strerror (*error));
   else {
-    compare ("snapshot read", r->off, expect + r->off, r->buf, r->len);
+    char what[64];
+
+    snprintf (what, sizeof what, "snapshot read%s%.15s",
+              r->disk->name[0] ? " of " : "", r->disk->name);
+    compare (what, r->off, r->disk->expect + r->off, r->buf, r->len);
     __atomic_add_fetch (&stat_reads, 1, __ATOMIC_RELAXED);
   }
   (*r->inflight)--;
@@ -204,10 +215,11 @@ read_done (void *opaque, int *error)
 void *
 reader (void *arg)
 {
-  uint64_t *s = arg;
-  struct nbd_handle *h = connect_to (snap_uri);
+  struct targ *a = arg;
+  struct disk *d = a->disk;
+  struct nbd_handle *h = connect_to (d->snap_uri);
   unsigned issued = 0, inflight = 0;
-  uint64_t g = snapshot_generation (h);
+  uint64_t g = snapshot_generation (h, d);
 
   if (g != generation)
     die ("a reader joined generation %" PRIu64 ", expected %" PRIu64,
@@ -218,11 +230,12 @@ reader (void *arg)
       uint32_t len;
       struct rd *r;
 
-      pick_range (s, hot, &off, &len);
+      pick_range (&a->s, d, d->hot, &off, &len);
       r = malloc (sizeof *r + len);
       if (r == NULL)
         die ("malloc: %m");
-      *r = (struct rd) { .off = off, .len = len, .inflight = &inflight };
+      *r = (struct rd) { .disk = d, .off = off, .len = len,
+                         .inflight = &inflight };
       inflight++;
       issued++;
       check_nbd (nbd_aio_pread (h, r->buf, len, off,
@@ -233,6 +246,6 @@ reader (void *arg)
     check_nbd (nbd_poll (h, -1), "nbd_poll (reader)");
   }
   disconnect (h);
-  free (s);
+  free (a);
   return NULL;
 }

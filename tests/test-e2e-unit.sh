@@ -3,13 +3,21 @@
 # The systemd unit template docs/nbdkit-fleece@.service must keep
 # working: systemd-analyze verify accepts it without a warning, and its
 # ExecStartPre, ExecStart and ExecStartPost command lines, taken from
-# the file with sed (instance name, ${DISK}, /run paths and the
-# installed nbdkit/plugin/filter names substituted for this build), are
-# run here: nbdkit forks once it is listening (Type=forking) and writes
-# the PIDFile; the socket ends up 0660 root:libvirt-qemu; the live
-# export serves the disk; the snapshot export exists, and with no such
-# domain its description says crash-consistent and names the domain;
-# the control socket is 0600 and answers.
+# the file with sed (instance name, /run paths and the installed
+# nbdkit/plugin/filter names substituted for this build, $$ made $ as
+# systemd does) and run through the shell (systemd's quoting is the
+# shell's for these lines), twice, with the environment the
+# configuration file gives:
+# - DISK=PATH (a VM of one disk): nbdkit forks once it is listening
+#   (Type=forking) and writes the PIDFile; the socket ends up 0660
+#   root:libvirt-qemu; the live export serves the disk; the snapshot
+#   export exists, and with no such domain its description says
+#   crash-consistent and names the domain; the control socket is 0600
+#   and answers;
+# - DISKS="vda:PATH vdb:PATH" (a VM of two disks): the exports are vda,
+#   vdb, snapshot/vda and snapshot/vdb, each live export its own file,
+#   snapshot/vdb's description names its disk (2 of 2), and status
+#   over the control socket lists both disks.
 source "$srcdir/functions.sh"
 requires systemd-analyze --version
 requires nbdkit --version
@@ -28,39 +36,66 @@ out=$(systemd-analyze verify --man=no "$tmpdir/units/nbdkit-fleece@$inst.service
 unit_lines ()
 {
   sed -n "s/^$1=[-+@!]*//p" "$unit" |
-    sed -e "s|%i|$inst|g" -e "s|\${DISK}|$tmpdir/disk.img|g" \
+    sed -e "s|%i|$inst|g" \
         -e "s|/run/nbdkit-fleece|$tmpdir/run|g" \
         -e "s|/run/nbdkit-vmdisk|$tmpdir/state|g" \
         -e "s|--filter=fleece |--filter=$FLEECE |" \
-        -e "s| vmdisk | $VMDISK |"
+        -e "s| vmdisk | $VMDISK |" -e 's|\$\$|$|g'
 }
 for key in ExecStartPre ExecStart ExecStartPost; do
   [ -n "$(unit_lines $key)" ] || { echo "$0: FAIL: no $key in $unit" >&2; exit 1; }
 done
 grep -q '^Type=forking$' "$unit"
 grep -q "^PIDFile=/run/nbdkit-fleece/%i.pid$" "$unit"
+grep -q '^EnvironmentFile=/etc/nbdkit-fleece/%i.conf$' "$unit"
 
 mkdir -m 0755 "$tmpdir/run"
-truncate -s 64M "$tmpdir/disk.img"
-touch "$tmpdir/run/$inst.sock"          # a stale socket: ExecStartPre removes it
-while read -r line; do
-  echo "ExecStartPre: $line"; $line
-done < <(unit_lines ExecStartPre)
-line=$(unit_lines ExecStart)
-echo "ExecStart: $line"
-$line                                     # returns once listening (forking)
-pid=$(cat "$tmpdir/run/$inst.pid")
-cleanup_pid "$pid"
 sock="$tmpdir/run/$inst.sock"
-[ -S "$sock" ] || { echo "$0: FAIL: no socket after ExecStart returned" >&2; exit 1; }
-while read -r line; do
-  echo "ExecStartPost: $line"; $line
-done < <(unit_lines ExecStartPost)
-perm=$(stat -c '%a %U %G' "$sock")
-[ "$perm" = "660 root libvirt-qemu" ] ||
-  { echo "$0: FAIL: socket is '$perm', want '660 root libvirt-qemu'" >&2; exit 1; }
-echo "socket: $perm"
+ctl="$tmpdir/run/$inst.ctl"
 
+# start_unit: the unit's start, as systemd runs it, in this environment.
+start_unit ()
+{
+  local line perm
+  touch "$sock"                         # a stale socket: ExecStartPre removes it
+  while read -r line; do
+    echo "ExecStartPre: $line"; eval "$line"
+  done < <(unit_lines ExecStartPre)
+  line=$(unit_lines ExecStart)
+  echo "ExecStart: $line"
+  eval "$line"                          # returns once listening (forking)
+  pid=$(cat "$tmpdir/run/$inst.pid")
+  cleanup_pid "$pid"
+  [ -S "$sock" ] || { echo "$0: FAIL: no socket after ExecStart returned" >&2; exit 1; }
+  while read -r line; do
+    echo "ExecStartPost: $line"; eval "$line"
+  done < <(unit_lines ExecStartPost)
+  perm=$(stat -c '%a %U %G' "$sock")
+  [ "$perm" = "660 root libvirt-qemu" ] ||
+    { echo "$0: FAIL: socket is '$perm', want '660 root libvirt-qemu'" >&2; exit 1; }
+  echo "socket: $perm"
+  # The control socket that docs/deployment.md's backup script uses.
+  perm=$(stat -c '%a %U' "$ctl")
+  [ "$perm" = "600 root" ] ||
+    { echo "$0: FAIL: control socket is '$perm', want '600 root'" >&2; exit 1; }
+  "$abs_top_builddir/tools/fleecectl/fleecectl" --socket "$ctl" --json status \
+    > "$tmpdir/status.json"
+  grep -q '"ok":true' "$tmpdir/status.json" ||
+    { echo "$0: FAIL: no status from the control socket $ctl" >&2; exit 1; }
+  echo "control socket: $perm, answers status"
+}
+
+stop_unit ()
+{
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  forget_pid "$pid"
+}
+
+echo "== DISK= (one disk)"
+truncate -s 64M "$tmpdir/disk.img"
+export DISK=$tmpdir/disk.img
+start_unit
 nbdsh -u "nbd+unix:///?socket=$sock" -c 'h.pwrite(b"unit" * 1024, 0)'
 size=$(nbdinfo --size "nbd+unix:///?socket=$sock")
 [ "$size" = $(( 64 << 20 )) ] || { echo "$0: FAIL: live size $size" >&2; exit 1; }
@@ -69,13 +104,28 @@ desc=$($SNAPDESC "nbd+unix:///snapshot?socket=$sock")
 echo "snapshot: $desc"
 grep -q "crash-consistent: .*'$inst'" <<<"$desc" ||
   { echo "$0: FAIL: unexpected snapshot description" >&2; exit 1; }
+stop_unit
+unset DISK
 
-# The control socket that docs/deployment.md's backup script uses.
-ctl="$tmpdir/run/$inst.ctl"
-perm=$(stat -c '%a %U' "$ctl")
-[ "$perm" = "600 root" ] ||
-  { echo "$0: FAIL: control socket is '$perm', want '600 root'" >&2; exit 1; }
-"$abs_top_builddir/tools/fleecectl/fleecectl" --socket "$ctl" --json status |
-  grep -q '"ok":true' ||
-  { echo "$0: FAIL: no status from the control socket $ctl" >&2; exit 1; }
-echo "control socket: $perm, answers status"
+echo "== DISKS= (two disks, one snapshot)"
+truncate -s 32M "$tmpdir/vda.img"
+truncate -s 16M "$tmpdir/vdb.img"
+export DISKS="vda:$tmpdir/vda.img vdb:$tmpdir/vdb.img"
+start_unit
+grep -q '"disks":\[{"name":"vda".*{"name":"vdb"' "$tmpdir/status.json" ||
+  { echo "$0: FAIL: status does not list disks vda and vdb: $(cat "$tmpdir/status.json")" >&2; exit 1; }
+exports=$(nbdinfo --list --json "nbd+unix:///?socket=$sock" |
+  /usr/bin/python3 -c 'import json, sys
+print(" ".join(sorted(e["export-name"] for e in json.load(sys.stdin)["exports"])))')
+[ "$exports" = "snapshot/vda snapshot/vdb vda vdb" ] ||
+  { echo "$0: FAIL: exports '$exports'" >&2; exit 1; }
+echo "exports: $exports"
+nbdsh -u "nbd+unix:///vdb?socket=$sock" -c 'h.pwrite(b"vdb!" * 1024, 0)'
+cmp -n 4096 <(printf 'vdb!%.0s' $(seq 1 1024)) "$tmpdir/vdb.img"
+[ "$(nbdinfo --size "nbd+unix:///vda?socket=$sock")" = $(( 32 << 20 )) ] ||
+  { echo "$0: FAIL: vda is not its file" >&2; exit 1; }
+desc=$($SNAPDESC "nbd+unix:///snapshot/vdb?socket=$sock")
+echo "snapshot/vdb: $desc"
+grep -q "disk vdb (2 of 2), .*crash-consistent: .*'$inst'" <<<"$desc" ||
+  { echo "$0: FAIL: unexpected snapshot description" >&2; exit 1; }
+stop_unit

@@ -13,10 +13,12 @@
 # - snapshot-begin on the control socket (a thread with no NBD
 #   connection: the filter's own plugin contexts must reach the right
 #   disk) takes one of both: status shows each disk's own size, the
-#   top-level disk-size is their sum, one freeze;
+#   top-level disk-size is their sum, one freeze; fleecectl status
+#   has a line for each disk;
 # - the live exports keep every write (read back through a new
 #   connection); each snapshot export has its own disk's size.
 source "$srcdir/functions.sh"
+source "$srcdir/fleecectl-functions.sh"
 requires nbdkit --version
 requires nbdinfo --version
 requires /usr/bin/python3 -c 'import nbd'
@@ -39,7 +41,7 @@ cat > "$tmpdir/t.py" <<'EOF'
 import json, subprocess, sys
 import nbd
 from control_client import *
-sock, ctl, calls = sys.argv[1:4]
+sock, ctl, calls, fleecectl = sys.argv[1:5]
 URI = "nbd+unix:///%s?socket=" + sock
 c = wait_for(ctl)
 
@@ -124,6 +126,13 @@ r = expect_status(c, "begun", state="active", generation=2, pinned=True)
 sizes = [d["disk-size"] for d in r["disks"]]
 if sizes != [1 << 20, 3 << 20]:
     fail("snapshot-begin saw disk sizes %r (the wrong disk?)" % sizes)
+out = subprocess.run([fleecectl, "--socket", ctl, "status"], check=True,
+                     stdout=subprocess.PIPE, text=True).stdout
+for want in ("disk a:           active, 1 MiB,", "disk b:           active, 3 MiB,",
+             "disk:             4 MiB,"):
+    if want not in out:
+        fail("fleecectl status lacks %r:\n%s" % (want, out))
+ok("fleecectl status shows both disks")
 a.pwrite(b"x" * 4096, 4096)
 b.pwrite(b"y" * 4096, 2 << 20)
 s2 = connect("snapshot/b")
@@ -145,4 +154,4 @@ EOF
 nbdkit -U - --filter="$FLEECE" "$VMDISK" disk=a:"$tmpdir/a.img" \
   disk=b:"$tmpdir/b.img" control="$ctl" quiesce-command="$tmpdir/q" \
   fleece-block-size=64K \
-  --run "/usr/bin/python3 '$tmpdir/t.py' \"\$unixsocket\" '$ctl' '$tmpdir/calls'"
+  --run "/usr/bin/python3 '$tmpdir/t.py' \"\$unixsocket\" '$ctl' '$tmpdir/calls' '$FLEECECTL'"

@@ -5,7 +5,9 @@
 # - quiesce=auto, quiesce-command whose freeze fails: the snapshot is
 #   crash-consistent, one warning line (an error, not debug: nbdkit
 #   runs without -v) names the generation and the reason, and status
-#   says frozen-filesystems 0 (not -1), consistency-reason the reason.
+#   says frozen-filesystems 0 (not -1), consistency-reason the reason,
+#   and the description ends with the whole reason (one of over 200
+#   bytes here).
 # - The same with a freeze that freezes 0 filesystems.
 # - quiesce=off and quiesce=auto with nothing configured to freeze
 #   are chosen, not failures: no warning.
@@ -28,6 +30,10 @@ esac
 exit 0
 EOF
 chmod +x "$tmpdir/q"
+# A long path makes a reason of over 200 bytes: the description keeps
+# all of it.
+qlong="$tmpdir/$(printf 'q%.0s' $(seq 150))"
+cp "$tmpdir/q" "$qlong"
 
 cat > "$tmpdir/t.py" <<'EOF'
 import os, sys
@@ -43,6 +49,10 @@ if reason not in (r["consistency-reason"] or ""):
     fail("consistency-reason %r lacks %r" % (r["consistency-reason"], reason))
 ok("status: frozen-filesystems 0, consistency-reason %r" %
    r["consistency-reason"])
+if not r["description"].endswith("crash-consistent: " +
+                                  r["consistency-reason"]):
+    fail("the description does not end with the whole reason: %r" %
+         r["description"])
 h.shutdown()
 EOF
 
@@ -72,9 +82,9 @@ not_warned ()
   echo "ok: no warning for $1"
 }
 
-run fail "freeze failed: '$tmpdir/q freeze' failed (exit status 1)" \
-  quiesce-command="$tmpdir/q"
-warned "freeze failed: '.*/q freeze' failed \(exit status 1\)"
+run fail "freeze failed: '$qlong freeze' failed (exit status 1)" \
+  quiesce-command="$qlong"
+warned "freeze failed: '.*/q+ freeze' failed \(exit status 1\)"
 run zero "the freeze froze 0 filesystems" quiesce-command="$tmpdir/q"
 warned "the freeze froze 0 filesystems"
 run off "quiesce=off" quiesce-command="$tmpdir/q" quiesce=off

@@ -114,13 +114,13 @@ label (const struct snap *s, char *buf, size_t len)
               "for %.1f ms", q->frozen, q->frozen == 1 ? "" : "s",
               q->frozen_ns / 1e6);
   else
-    snprintf (buf, len, "crash-consistent: %.200s", q->reason);
+    snprintf (buf, len, "crash-consistent: %s", q->reason);
 }
 
 void
 generation_describe (struct snap *s)
 {
-  char what[256];
+  char what[320];
   size_t i;
 
   label (s, what, sizeof what);
@@ -138,6 +138,6 @@ generation_describe (struct snap *s)
   for (i = 0; i < s->ndisks; i++)
     snprintf (s->disk[i].description, sizeof s->disk[i].description,
               "fleece snapshot generation %" PRIu64 ", disk %.63s (%zu of "
-              "%zu), taken %s, %.255s", s->generation, fleece_disks[i].name,
+              "%zu), taken %s, %s", s->generation, fleece_disks[i].name,
               i + 1, s->ndisks, s->taken_at, what);
 }

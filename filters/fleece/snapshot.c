@@ -10,8 +10,9 @@
  * drains live writes in flight to every disk and holds new ones, (c)
  * publish the new generation (every block of every disk clean) for the
  * data path: one pointer, so the switch costs the same for any number
- * of disks, (d) release the barrier, (e) thaw, always, on every path.  The time
- * between (b) and (d) is what live writes are held; it is logged.
+ * of disks, (d) release the barrier, (e) thaw, always, on every path.
+ * The time between (b) and (d) is what live writes are held; it is
+ * logged.
  * Only then is it described and marked complete: status and the
  * export description never see a half-built snapshot (snapshot.h).
  *

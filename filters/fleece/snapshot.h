@@ -42,7 +42,7 @@ struct snap_disk {
   uint8_t *windows;             /* cbw.c's extents hints (cbw.h) */
   struct store *store;          /* the disk's store */
   uint64_t bytes_read;          /* by snapshot clients (atomic) */
-  char description[512];        /* its export description */
+  char description[640];        /* its export description */
 };
 
 /* One generation: a snapshot of every disk at one instant.  Published
@@ -56,7 +56,7 @@ struct snap {
   bool complete;                /* thawed and described */
   uint64_t generation;
   uint64_t checkpoint;          /* cbt.h's generation; 0: no tracking */
-  char description[512];        /* of the whole snapshot (status) */
+  char description[640];        /* of the whole snapshot (status) */
   char taken_at[48];            /* UTC, ISO 8601 with milliseconds */
   struct quiesce_outcome q;     /* frozen count, reason, timings */
   uint64_t barrier_ns;          /* how long live writes were held */
@@ -109,7 +109,7 @@ struct snapshot_begun {
   uint64_t checkpoint;          /* cbt.h's; 0: no tracking */
   bool created;                 /* false: an active one was adopted */
   int frozen;                   /* > 0: application-consistent */
-  char description[512];
+  char description[640];
   char reason[256];             /* crash-consistent: why */
 };
 #define SNAPSHOT_BEGIN_FAILED -1        /* why says why */

@@ -14,8 +14,8 @@
  * Lifetime: disks_config in .config, disks_config_complete in
  * .config_complete, disks_open in .get_ready, disks_close at .cleanup
  * or .unload.  What clients see of the table (export names, the
- * list of exports) is in exports.h.  Errors name the parameter (file=PATH or disk=NAME:PATH)
- * and the fix, in one nbdkit_error.
+ * list of exports) is in exports.h.  Errors name the parameter
+ * (file=PATH or disk=NAME:PATH) and the fix, in one nbdkit_error.
  *
  * Locking: the table is written during configuration only, before any
  * thread exists, and read-only afterwards (each struct disk keeps its

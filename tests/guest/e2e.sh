@@ -11,7 +11,8 @@
 #   e2e_log                      print the section since the mark
 #   e2e_log_wait REGEX [SECONDS] wait for a line of the section (bounded;
 #                                returns 1 after printing FAIL)
-#   e2e_hold                     open a connection to the snapshot export,
+#   e2e_hold                     open a connection to the snapshot export
+#                                ($E2E_SNAP, default "snapshot"),
 #                                take the snapshot (its first read) and
 #                                keep it open, so that the following
 #                                clients all join one generation (sets
@@ -19,10 +20,13 @@
 #   e2e_hold_open, e2e_hold_wait [SECONDS]   the same in two halves, for
 #                                doing something while the connection is
 #                                being made (default 30 s)
-#   e2e_release                  close it; waits for the generation's end
-#                                line (sets E2E_STORE_BYTES)
-#   e2e_copy TOOL OUT            nbdcopy or qemu-img convert the snapshot
-#                                export to OUT; prints time and throughput
+#   e2e_release                  close it; e2e_ended
+#   e2e_ended GEN                wait for generation GEN's end lines, print
+#                                them (sets E2E_STORE_BYTES, summed over
+#                                the disks)
+#   e2e_copy TOOL OUT [EXPORT]   nbdcopy or qemu-img convert the snapshot
+#                                export (default $E2E_SNAP) to OUT; prints
+#                                time and throughput (sets E2E_COPY_MS)
 #   e2e_backup LABEL TOOL...     one whole quiesced backup: hold, check the
 #                                description (application-consistent, N >= 1,
 #                                nbdinfo agrees), copy with each TOOL, release,
@@ -73,6 +77,7 @@
 E2E_LOG=
 E2E_PID=
 E2E_SOCK=
+E2E_SNAP=snapshot
 _e2e_mark=0
 _e2e_hold_pid=
 _e2e_hold_fd=
@@ -175,7 +180,7 @@ h, d = open_snapshot(sys.argv[1])       # its first read takes it
 print(d, flush=True)
 sys.stdin.read()
 h.shutdown()
-' "nbd+unix:///snapshot?socket=$E2E_SOCK" \
+' "nbd+unix:///$E2E_SNAP?socket=$E2E_SOCK" \
     < "$tmpdir/hold.fifo" > "$tmpdir/hold.out" &
   _e2e_hold_pid=$!
   cleanup_pid "$_e2e_hold_pid"
@@ -221,16 +226,23 @@ e2e_release ()
   forget_pid "$_e2e_hold_pid"
   _e2e_hold_pid=
   rm -f "$tmpdir/hold.fifo" "$tmpdir/hold.out"
-  e2e_log_wait "snapshot generation $gen ended" 30
-  E2E_STORE_BYTES=$(e2e_log |
-    sed -n "s/.*snapshot generation $gen ended: .* \([0-9]*\) store bytes freed.*/\1/p")
-  echo "generation $gen ended: $(e2e_log |
-    sed -n "s/.*snapshot generation $gen ended: //p")"
+  e2e_ended "$gen"
+}
+
+e2e_ended ()
+{
+  e2e_log_wait "snapshot generation $1 ended" 30
+  # Logged after every disk's end line.
+  e2e_log_wait "fleece: generation $1: [0-9]+ live requests" 30
+  E2E_STORE_BYTES=$(e2e_log | sed -n \
+    "s/.*snapshot generation $1 ended[^:]*: .* \([0-9]*\) store bytes freed.*/\1/p" |
+    awk '{ n += $1 } END { print n + 0 }')
+  e2e_log | sed -n "s/.*snapshot generation $1 ended/generation $1 ended/p"
 }
 
 e2e_copy ()
 {
-  local uri="nbd+unix:///snapshot?socket=$E2E_SOCK" t size ms
+  local uri="nbd+unix:///${3:-$E2E_SNAP}?socket=$E2E_SOCK" t size ms
   t=$(guest_now_ms)
   case "$1" in
     nbdcopy) nbdcopy "$uri" "$2" ;;

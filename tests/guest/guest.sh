@@ -17,8 +17,11 @@
 #   guest_name                   choose the domain's name before it exists
 #                                (sets GUEST_DOM: nbdkit's domain= needs it,
 #                                and nbdkit starts before the VM)
-#   guest_start_libvirt SOCK [EXPORT]   boot a transient domain on the NBD
-#                                socket (named GUEST_DOM, chosen if unset)
+#   guest_start_libvirt SOCK [EXPORT [EXPORT2]]   boot a transient domain
+#                                on the NBD socket (named GUEST_DOM, chosen
+#                                if unset); with EXPORT2 a second virtio
+#                                disk, vdb, is that export of the same
+#                                socket (sets GUEST_DISK2=/dev/vdb)
 #   guest_start_qemu SOCK [EXPORT]      boot plain QEMU, no libvirt, the
 #                                agent's chardev socket on GUEST_QGA_SOCK
 #                                (set by guest_vmdir, so nbdkit's
@@ -28,13 +31,18 @@
 #                                wait for the agent, make ext4 on DEV
 #                                (mkfs.ext4 -E MKFS_OPTS), mount it on
 #                                /mnt/data (-o MOUNT_OPTS), start
-#                                workload.sh and wait for RECORDS files
+#                                workload.sh and wait for RECORDS files;
+#                                with GUEST_DISK2 also ext4 on it, mounted
+#                                on /mnt/data2, and the commit writer
+#                                (data files there, records on DEV)
 #   guest_exec PROG [ARG...]     run in the guest via guest-exec: prints its
 #                                stdout (stderr to ours), returns its status
 #   guest_agent JSON             one raw QGA command, prints the "return"
 #   guest_freeze_status          prints "frozen" or "thawed"
-#   guest_wait_workload N [records]   wait until workload.sh wrote N files
-#                                and N records (only N records with "records")
+#   guest_wait_workload N [records|commits]   wait until workload.sh wrote
+#                                N files and N records (and N commits with
+#                                GUEST_DISK2); only N records with
+#                                "records", only N commits with "commits"
 #   guest_check_live_log IMAGE   after a backup: live log checks, prefix
 #                                check, prints the stall the guest saw
 #   guest_stop                   destroy the domain / kill QEMU
@@ -84,6 +92,7 @@ GUEST_URI=qemu:///system
 GUEST_CMDLINE="console=ttyS0 panic=-1 quiet no_timer_check tsc=reliable"
 GUEST_DOM=
 GUEST_QGA_SOCK=
+GUEST_DISK2=
 _guest_qemu_pid=
 _guest_libvirt_used=
 _guest_state=/run/nbdkit-fleece/libvirt
@@ -223,14 +232,16 @@ _guest_libvirt_down ()
   ) 9> "$_guest_state/lock"
 }
 
-# guest_domain_xml SOCK EXPORT: print the domain XML.
+# guest_domain_xml SOCK EXPORT [EXPORT2]: print the domain XML.
 guest_domain_xml ()
 {
-  local attr=
+  local attr= disk2='/@DISK2-BEGIN@/,/@DISK2-END@/d'
   [ -n "$2" ] && attr=" name='$2'"
-  sed -e "s|@NAME@|$GUEST_DOM|" -e "s|@KERNEL@|$GUEST_KERNEL|" \
+  [ -n "${3:-}" ] && disk2='/@DISK2-\(BEGIN\|END\)@/d'
+  sed -e "$disk2" \
+      -e "s|@NAME@|$GUEST_DOM|" -e "s|@KERNEL@|$GUEST_KERNEL|" \
       -e "s|@INITRD@|$GUEST_INITRD|" -e "s|@CMDLINE@|$GUEST_CMDLINE|" \
-      -e "s|@EXPORT_ATTR@|$attr|" -e "s|@SOCK@|$1|" \
+      -e "s|@EXPORT_ATTR@|$attr|" -e "s|@EXPORT2@|${3:-}|" -e "s|@SOCK@|$1|" \
       -e "s|@CONSOLE@|$GUEST_VMDIR/console.log|" \
       "$GUEST_SRC/domain.xml.in"
 }
@@ -243,7 +254,8 @@ guest_name ()
 guest_start_libvirt ()
 {
   [ -n "$GUEST_DOM" ] || guest_name
-  guest_domain_xml "$1" "${2:-}" > "$GUEST_VMDIR/domain.xml"
+  guest_domain_xml "$1" "${2:-}" "${3:-}" > "$GUEST_VMDIR/domain.xml"
+  GUEST_DISK2=${3:+/dev/vdb}
   _guest_start_ms=$(guest_now_ms)
   timeout 60 virsh -q -c "$GUEST_URI" create "$GUEST_VMDIR/domain.xml" ||
     { GUEST_DOM=; echo "$0: virsh create failed" >&2; exit 1; }
@@ -288,7 +300,12 @@ guest_workload ()
   echo "boot to agent: $GUEST_BOOT_MS ms"
   guest_exec mkfs.ext4 -q ${3:+-E "$3"} "$1"
   guest_exec mount ${4:+-o "$4"} "$1" /mnt/data
-  guest_exec /workload.sh start /mnt/data
+  if [ -n "$GUEST_DISK2" ]; then
+    guest_exec mkfs.ext4 -q ${3:+-E "$3"} "$GUEST_DISK2"
+    guest_exec mkdir -p /mnt/data2
+    guest_exec mount ${4:+-o "$4"} "$GUEST_DISK2" /mnt/data2
+  fi
+  guest_exec /workload.sh start /mnt/data ${GUEST_DISK2:+/mnt/data2}
   guest_wait_workload "$2"
 }
 
@@ -312,13 +329,16 @@ guest_freeze_status ()
 # workload is stuck).
 guest_wait_workload ()
 {
-  local i st f r
+  local i st f r c
   for i in $(seq 1 300); do
     # An agent call can fail while libvirtd restarts: then ask again.
     st=$(guest_exec /workload.sh status) || st=
-    read -r f r <<<"${st//[a-z=]/}"
-    [ "${2:-}" = records ] && f=$1
-    [ "${f:-0}" -ge "$1" ] && [ "${r:-0}" -ge "$1" ] && return 0
+    read -r f r c <<<"${st//[a-z=]/}"
+    [ -n "$GUEST_DISK2" ] || c=$1
+    [ "${2:-}" = records ] && f=$1 c=$1
+    [ "${2:-}" = commits ] && f=$1 r=$1
+    [ "${f:-0}" -ge "$1" ] && [ "${r:-0}" -ge "$1" ] && [ "${c:-0}" -ge "$1" ] &&
+      return 0
     sleep 0.2
   done
   echo "$0: FAIL: workload stuck at '$st' (waiting for $1)" >&2
