@@ -9,7 +9,7 @@
 #      tests/sanitizers/earlyinit.c (it says which deadlock it avoids).
 #   2. ThreadSanitizer: the concurrency stress test.
 #   3. valgrind memcheck: the nbdkit-level tests of the filter.
-#   4. libFuzzer: each fuzzer for FUZZ_SECONDS (default 20), fuzz/run.sh.
+#   4. libFuzzer: each fuzzer for FUZZ_SECONDS (default 12), fuzz/run.sh.
 # Each build is out of tree, in _build-asan, _build-tsan, _build-plain
 # (and _build-fuzz), from a copy of the sources in _build-src: the
 # source tree itself is configured in place by scripts/build.sh, and
@@ -133,11 +133,12 @@ stage_asan ()
   make -s -C _build-asan/common/include check > _build-asan/check-common.out
   make -s -C _build-asan/common/utils check >> _build-asan/check-common.out
   make -s -C _build-asan/common/quiesce check >> _build-asan/check-common.out
-  # The stress test at 10 generations a run, as under ThreadSanitizer:
-  # AddressSanitizer looks for memory errors, which the first
-  # generations of every run already exercise (its interleavings are
-  # the ThreadSanitizer stage's); 20 took 93 s of this stage.
-  FLEECE_STRESS_GENERATIONS=10 \
+  # The stress test at 6 generations a run (3 for several disks), and
+  # the cross-disk test at 20 snapshots of each kind: AddressSanitizer
+  # looks for memory errors, which the first generations of every run
+  # already exercise (the interleavings are the ThreadSanitizer
+  # stage's); at 20 and 60 they took 130 s of this stage.
+  FLEECE_STRESS_GENERATIONS=6 FLEECE_CROSS_ROUNDS=20 \
   make -C _build-asan/tests -j"$jobs" check TESTS="$(suite_tests _build-asan)" |
     grep -E '^(PASS|FAIL|ERROR|XPASS|# )' || true
   tests_pass _build-asan asan
@@ -169,7 +170,7 @@ valgrind_tests="test-fleece-content.sh test-fleece-extents.sh
   test-fleece-fast-zero.sh test-fleece-lifecycle.sh
   test-fleece-store-full.sh test-fleece-plugin-read-error.sh
   test-vmdisk-write.sh test-fault-snapshot-readonly.sh
-  test-fault-store-eio.sh test-fleece-allow-peer.sh
+  test-fault-store-eio.sh test-fleece-disks.sh
   test-control-protocol.sh test-control-status.sh"
 
 stage_valgrind ()
@@ -185,7 +186,7 @@ stage_valgrind ()
 
 stage_fuzz ()
 {
-  fuzz/run.sh "${FUZZ_SECONDS:-20}"
+  fuzz/run.sh "${FUZZ_SECONDS:-12}"
 }
 
 rm -rf "$reports"
