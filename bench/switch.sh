@@ -15,6 +15,8 @@
 #
 # BUILDDIR=/path  a built tree (default: the source tree)
 # SIZE=1G         each disk's size; WORKDIR=/var/tmp for the files
+# CBT=1           with changed-block tracking (cbt-dir= in WORKDIR): each
+#                 checkpoint syncs every disk's map header in the hold
 # This is a measurement: it passes or fails nothing on timing.
 set -euo pipefail
 benchdir=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +36,7 @@ for n in 1 4 16; do
     truncate -s "$size" "$work/d$i.img"
     args+=("disk=d$i:$work/d$i.img")
   done
+  [ -n "${CBT:-}" ] && args+=("cbt-dir=$work/cbt-$n")
   nbdkit -U "$work/nbd.sock" -P "$work/pid" --filter="$filter" "$plugin" \
     "${args[@]}" control="$work/ctl" fleece-dir="$work"
   for _ in $(seq 50); do [ -S "$work/ctl" ] && break; sleep 0.1; done
