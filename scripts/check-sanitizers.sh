@@ -9,7 +9,7 @@
 #      tests/sanitizers/earlyinit.c (it says which deadlock it avoids).
 #   2. ThreadSanitizer: the concurrency stress test.
 #   3. valgrind memcheck: the nbdkit-level tests of the filter.
-#   4. libFuzzer: each fuzzer for FUZZ_SECONDS (default 12), fuzz/run.sh.
+#   4. libFuzzer: each fuzzer for FUZZ_SECONDS (default 10), fuzz/run.sh.
 # Each build is out of tree, in _build-asan, _build-tsan, _build-plain
 # (and _build-fuzz), from a copy of the sources in _build-src: the
 # source tree itself is configured in place by scripts/build.sh, and
@@ -134,11 +134,12 @@ stage_asan ()
   make -s -C _build-asan/common/utils check >> _build-asan/check-common.out
   make -s -C _build-asan/common/quiesce check >> _build-asan/check-common.out
   # The stress test at 6 generations a run (3 for several disks), and
-  # the cross-disk test at 20 snapshots of each kind: AddressSanitizer
+  # the cross-disk test at 20 snapshots of each kind, the release race
+  # at 1 snapshot (16 races): AddressSanitizer
   # looks for memory errors, which the first generations of every run
   # already exercise (the interleavings are the ThreadSanitizer
   # stage's); at 20 and 60 they took 130 s of this stage.
-  FLEECE_STRESS_GENERATIONS=6 FLEECE_CROSS_ROUNDS=20 \
+  FLEECE_STRESS_GENERATIONS=6 FLEECE_CROSS_ROUNDS=20 FLEECE_RACE_ROUNDS=1 \
   make -C _build-asan/tests -j"$jobs" check TESTS="$(suite_tests _build-asan)" |
     grep -E '^(PASS|FAIL|ERROR|XPASS|# )' || true
   tests_pass _build-asan asan
@@ -151,10 +152,10 @@ stage_tsan ()
     common/utils common/quiesce plugins/vmdisk filters/fleece/control filters/fleece
   make -s -C _build-tsan/tests test-fleece-stress > /dev/null
   earlyinit _build-tsan
-  # 10 generations a run (20 by default): ThreadSanitizer looks at the
-  # interleavings, which every generation repeats; six runs of 20 took
-  # over 3 minutes here.
-  FLEECE_STRESS_GENERATIONS=10 \
+  # 6 generations a run (20 by default; 3 for several disks):
+  # ThreadSanitizer looks at the interleavings, thousands in every
+  # generation, which each one repeats; at 10 the stage took 204 s.
+  FLEECE_STRESS_GENERATIONS=6 \
   FLEECE_WRAP=tsan FLEECE_REPORT_DIR="$reports" \
   TSAN_OPTIONS="halt_on_error=1:exitcode=66:log_path=$reports/tsan:suppressions=$top/tests/sanitizers/tsan.supp" \
     make -C _build-tsan/tests check TESTS=test-fleece-stress.sh |
@@ -176,7 +177,7 @@ valgrind_tests="test-fleece-content.sh test-fleece-extents.sh
 stage_valgrind ()
 (
   build _build-plain gcc "-g -O1 $no_trunc" common/utils common/quiesce plugins/vmdisk \
-    filters/fleece/control filters/fleece
+    filters/fleece/control filters/fleece tools/fleecectl
   FLEECE_WRAP=valgrind FLEECE_REPORT_DIR="$reports" \
     make -C _build-plain/tests -j"$jobs" check TESTS="$(echo $valgrind_tests)" |
       grep -E '^(PASS|FAIL|ERROR|# )' || true
@@ -186,7 +187,7 @@ stage_valgrind ()
 
 stage_fuzz ()
 {
-  fuzz/run.sh "${FUZZ_SECONDS:-12}"
+  fuzz/run.sh "${FUZZ_SECONDS:-10}"
 }
 
 rm -rf "$reports"
