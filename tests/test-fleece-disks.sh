@@ -38,7 +38,7 @@ open(sys.argv[1], "wb").write(b"A" * (1 << 20))
 open(sys.argv[2], "wb").write(b"B" * (3 << 20))' "$tmpdir/a.img" "$tmpdir/b.img"
 
 cat > "$tmpdir/t.py" <<'EOF'
-import json, subprocess, sys
+import json, subprocess, sys, time
 import nbd
 from control_client import *
 sock, ctl, calls, fleecectl = sys.argv[1:5]
@@ -116,6 +116,11 @@ if sizes != [("a", "snapshot/a", 1 << 20, "active"),
     fail("status disks %r, disk-size %r" % (sizes, r["disk-size"]))
 ok("status: %r" % sizes)
 sa.shutdown(); sb.shutdown()
+# nbdkit closes a connection after the client's shutdown returns.
+for _ in range(200):
+    if c.call("status").get("state") == "none":
+        break
+    time.sleep(0.05)
 expect_status(c, "both snapshot connections closed", state="none")
 
 # snapshot-begin from the control thread: the filter's own contexts.
