@@ -109,3 +109,14 @@ start_nbdkit ()
   [ -s "$pidfile" ] || { echo "$0: nbdkit did not start" >&2; return 1; }
   cleanup_pid "$(cat "$pidfile")"
 }
+
+# stop_nbdkit PIDFILE SIGNAL: send SIGNAL (TERM, KILL, ...) to the
+# nbdkit start_nbdkit started, wait until it is gone, unregister it.
+stop_nbdkit ()
+{
+  local p
+  p=$(cat "$1")
+  kill -"$2" "$p"
+  while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+  forget_pid "$p"
+}

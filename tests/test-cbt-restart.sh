@@ -28,10 +28,7 @@ start ()
 }
 stop ()                                 # SIGNAL
 {
-  local p; p=$(cat "$pid")
-  kill -"$1" "$p"
-  while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
-  forget_pid "$p"
+  stop_nbdkit "$pid" "$1"
 }
 
 cat > "$tmpdir/t.py" <<'EOF2'
