@@ -5,8 +5,10 @@
  * socket, and up to CONTROL_MAX_CLIENTS clients.  Every socket is
  * non-blocking, so no client can hold the thread: a client that sends
  * half a line simply waits in its buffer, a client that does not read
- * its replies is not read from until they are written (back-pressure),
- * and is dropped if its pending output passes OUT_MAX.
+ * its replies is neither answered nor read from while more than
+ * OUT_HIGH bytes of them wait (back-pressure): its requests stay in its
+ * buffer, so it costs this thread nothing and holds only its slot, and
+ * its pending output never passes OUT_HIGH plus one reply.
  *
  * Per client: an input buffer of CONTROL_LINE_MAX + 1 bytes.  When it
  * fills without a newline the line is too long: the client gets one
@@ -37,7 +39,7 @@
 #include "proto.h"
 #include "server.h"
 
-#define OUT_MAX (4 * 1024 * 1024)
+#define OUT_HIGH (64 * 1024)
 
 struct client {
   int fd;                       /* -1: free slot */
@@ -74,8 +76,7 @@ client_queue (struct client *c, char *line)
     free (line);                /* a blank request line: no reply */
     return true;
   }
-  if (c->outlen - c->outoff + n > OUT_MAX ||
-      (p = realloc (c->out, c->outlen + n)) == NULL) {
+  if ((p = realloc (c->out, c->outlen + n)) == NULL) {
     free (line);
     return false;
   }
@@ -105,7 +106,9 @@ client_flush (struct client *c)
   return true;
 }
 
-/* Answer the complete lines in the buffer and keep the rest. */
+/* Answer the complete lines in the buffer, up to OUT_HIGH bytes of
+ * pending output, and keep the rest.
+ */
 static bool
 client_lines (struct client *c)
 {
@@ -114,6 +117,8 @@ client_lines (struct client *c)
 
   while ((nl = memchr (c->in + start, '\n', c->inlen - start)) != NULL) {
     size_t len = nl - (c->in + start);
+    if (!c->discarding && c->outlen - c->outoff > OUT_HIGH)
+      break;                    /* held until the client reads */
     if (c->discarding)
       c->discarding = false;    /* the tail of an over-long line */
     else if (!client_queue (c, control_command_line (c->in + start, len)))
@@ -122,6 +127,8 @@ client_lines (struct client *c)
   }
   memmove (c->in, c->in + start, c->inlen - start);
   c->inlen -= start;
+  if (nl != NULL)
+    return true;                /* held lines: not read past them */
   if (c->inlen == CONTROL_LINE_MAX + 1) {      /* full, no newline */
     c->inlen = 0;
     if (!c->discarding &&
@@ -133,6 +140,23 @@ client_lines (struct client *c)
   }
   else if (c->discarding)
     c->inlen = 0;
+  return true;
+}
+
+/* Write what the socket takes; each time everything is written,
+ * answer the lines held back.  false: drop the client.
+ */
+static bool
+client_pump (struct client *c)
+{
+  do {
+    if (!client_flush (c))
+      return false;
+    if (c->outoff < c->outlen)
+      return true;              /* the socket is full: wait for POLLOUT */
+    if (!client_lines (c))
+      return false;
+  } while (c->outoff < c->outlen);
   return true;
 }
 
@@ -223,9 +247,9 @@ service (struct client *c, short revents)
   bool ok = true;
 
   if (revents & POLLOUT)
-    ok = client_flush (c);
+    ok = client_pump (c);
   else if (revents & (POLLIN | POLLHUP | POLLERR))
-    ok = client_read (c) && client_flush (c);
+    ok = client_read (c) && client_pump (c);
   if (!ok || (c->eof && c->outoff == c->outlen))
     client_close (c);
 }
