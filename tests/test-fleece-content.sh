@@ -153,10 +153,17 @@ live.shutdown()
 EOF
 
 # run NAME PREFILL NBDKIT-ARGS...: one captive nbdkit, one content check.
+# FLEECE_CONTENT_RUNS="NAME ..." runs only those (check-sanitizers.sh:
+# valgrind looks at the filter's code, which vmdisk and file at 4K
+# already cover; the other plugins are nbdkit's own).
 run ()
 {
   local name="$1" prefill="$2" bs
   shift 2
+  case " ${FLEECE_CONTENT_RUNS:-$name} " in
+    *" $name "*) ;;
+    *) echo "== $name: not in FLEECE_CONTENT_RUNS"; return 0 ;;
+  esac
   bs=$(sed -n 's/.*fleece-block-size=\([0-9]*\).*/\1/p' <<<"$*")
   bs=${bs:-65536}
   echo "== $name (block size $bs)"
