@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* nbdkit-fleece: test-fleece-cross-disk, failure reports, libnbd
- * helpers, snapshot descriptions and a minimal control socket client
+/* nbdkit-fleece: test-fleece-cross-disk, failure reports (die, for
+ * nbd-util.c too), snapshot descriptions and a minimal control socket client
  * (nbdkit-fleece-filter(1), PROTOCOL: one JSON object per line each
  * way, replies parsed with json-c).
  *
@@ -49,32 +49,6 @@ die (const char *fs, ...)
   fprintf (stderr, "\n");
   fflush (stderr);
   _exit (1);
-}
-
-void
-check_nbd (int r, const char *what)
-{
-  if (r == -1)
-    die ("%s: %s", what, nbd_get_error ());
-}
-
-struct nbd_handle *
-connect_to (const char *uri)
-{
-  struct nbd_handle *h = nbd_create ();
-
-  if (h == NULL)
-    die ("nbd_create: %s", nbd_get_error ());
-  check_nbd (nbd_set_full_info (h, true), "nbd_set_full_info");
-  check_nbd (nbd_connect_uri (h, uri), uri);
-  return h;
-}
-
-void
-disconnect (struct nbd_handle *h)
-{
-  check_nbd (nbd_shutdown (h, 0), "nbd_shutdown");
-  nbd_close (h);
 }
 
 bool

@@ -17,18 +17,8 @@
 
 #include <libnbd.h>
 
-/* Print "test-fleece-cross-disk: FAIL: " and the message, exit 1. */
-extern void die (const char *fs, ...)
-  __attribute__ ((noreturn, format (printf, 1, 2)));
+#include "nbd-util.h"         /* die () is defined by the program */
 
-/* die with libnbd's error if r is -1. */
-extern void check_nbd (int r, const char *what);
-
-/* A new handle (full info) connected to uri; dies on error. */
-extern struct nbd_handle *connect_to (const char *uri);
-
-/* Shut h down and close it (dies on error). */
-extern void disconnect (struct nbd_handle *h);
 
 /* A multi-disk snapshot export's description:
  * "fleece snapshot generation G, disk NAME (I of N), REST" where REST

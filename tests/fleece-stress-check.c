@@ -66,13 +66,6 @@ die (const char *fs, ...)
   _exit (1);
 }
 
-void
-check_nbd (int r, const char *what)
-{
-  if (r == -1)
-    die ("%s: %s", what, nbd_get_error ());
-}
-
 /* The byte a write with sequence number SEQ puts at disk offset X. */
 static uint8_t
 data_byte (uint64_t seq, uint64_t x)
@@ -162,25 +155,6 @@ pick_range (uint64_t *s, const struct disk *d, uint32_t big,
   if (*len > zone)
     *len = zone;
   *off = base + rnd (s) % (zone - *len + 1);
-}
-
-struct nbd_handle *
-connect_to (const char *uri)
-{
-  struct nbd_handle *h = nbd_create ();
-
-  if (h == NULL)
-    die ("nbd_create: %s", nbd_get_error ());
-  check_nbd (nbd_set_full_info (h, true), "nbd_set_full_info");
-  check_nbd (nbd_connect_uri (h, uri), uri);
-  return h;
-}
-
-void
-disconnect (struct nbd_handle *h)
-{
-  check_nbd (nbd_shutdown (h, 0), "nbd_shutdown");
-  nbd_close (h);
 }
 
 /* The generation number in a snapshot connection's description: with

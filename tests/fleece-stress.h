@@ -25,6 +25,8 @@
 
 #include <libnbd.h>
 
+#include "nbd-util.h"         /* die () is defined by the program */
+
 #define MAXREQ 4096             /* in flight, plus held across an open */
 #define QDEPTH 4
 #define MAXDISKS 8
@@ -93,14 +95,6 @@ extern uint64_t stat_refused, stat_broken_reads; /* atomic */
 
 /* ---- fleece-stress-check.c ---- */
 
-/* Print "test-fleece-stress: FAIL: " and the message, exit 1.  The
- * first thread to fail reports; the others wait for the exit.
- */
-extern void die (const char *fs, ...)
-  __attribute__ ((noreturn, format (printf, 1, 2)));
-
-/* die with libnbd's error if r is -1. */
-extern void check_nbd (int r, const char *what);
 
 /* Compare got with expected for [off, off+len); die on a mismatch,
  * after printing where and the first differing bytes.
@@ -125,11 +119,6 @@ extern uint64_t rnd (uint64_t *s);
 extern void pick_range (uint64_t *s, const struct disk *d, uint32_t big,
                         uint64_t *off, uint32_t *len);
 
-/* A new handle connected to uri (dies on error). */
-extern struct nbd_handle *connect_to (const char *uri);
-
-/* Shut h down and close it (dies on error). */
-extern void disconnect (struct nbd_handle *h);
 
 /* The generation number in a connection's description of disk d's
  * snapshot export (with several disks, it must name d).
