@@ -222,7 +222,7 @@ for policy in break-snapshot fail-write; do
       write_re="generation 1 is broken and will fail every read: I/O error writing the store in fleece-dir=$mnt: Input/output error"
       want=1 ;;
     fail-write)
-      write_re="live write refused .*fail-write\): I/O error writing the store in fleece-dir=$mnt: Input/output error"
+      write_re="live write refused .*fail-write; refusal [12] of this snapshot, logged at powers of 2\): I/O error writing the store in fleece-dir=$mnt: Input/output error"
       want=2 ;;
   esac
   n=$(count "$write_re")

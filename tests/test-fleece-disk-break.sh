@@ -107,4 +107,13 @@ for policy in break-snapshot fail-write; do
            \"\$unixsocket\" '$ctl' $policy" 2> "$tmpdir/log" ||
     { tail -n 20 "$tmpdir/log" >&2; exit 1; }
   grep -m1 'disk a' "$tmpdir/log"
+  # fail-write logs the refusals at powers of 2: 48 refusals, 6 lines.
+  if [ $policy = fail-write ]; then
+    counts=$(sed -n 's/.*live write refused.* of disk a exact .*refusal \([0-9]*\) of this snapshot.*/\1/p' \
+             "$tmpdir/log" | tr '\n' ' ')
+    [ "$counts" = "1 2 4 8 16 32 " ] || {
+      echo "$0: FAIL: refusals logged at counts '$counts', expected 1 2 4 8 16 32" >&2
+      exit 1; }
+    echo "ok: refusals logged at counts $counts"
+  fi
 done

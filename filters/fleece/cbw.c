@@ -110,6 +110,7 @@ static int
 give_up (struct copy *c, int *err)
 {
   const uint64_t gen = c->d->snap->generation;
+  uint64_t n;
 
   if (c->why[0] == '\0') {      /* someone else broke the map */
     blocks_unclaim (c->d->blocks, c->unsettled, c->last, NULL);
@@ -123,9 +124,12 @@ give_up (struct copy *c, int *err)
     return 0;
   }
   blocks_unclaim (c->d->blocks, c->unsettled, c->last, NULL);
-  nbdkit_error ("fleece: live write refused to keep snapshot generation "
-                "%" PRIu64 "%s%s exact (on-cbw-error=fail-write): %s",
-                gen, OF_DISK (c->d->index), c->why);
+  n = __atomic_add_fetch (&c->d->writes_refused, 1, __ATOMIC_RELAXED);
+  if ((n & (n - 1)) == 0)       /* the 1st, 2nd, 4th, 8th...: a log line */
+    nbdkit_error ("fleece: live write refused to keep snapshot generation "
+                  "%" PRIu64 "%s%s exact (on-cbw-error=fail-write; refusal "
+                  "%" PRIu64 " of this snapshot, logged at powers of 2): %s",
+                  gen, OF_DISK (c->d->index), n, c->why);
   *err = c->err;
   return -1;
 }

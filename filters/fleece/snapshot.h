@@ -42,6 +42,7 @@ struct snap_disk {
   uint8_t *windows;             /* cbw.c's extents hints (cbw.h) */
   struct store *store;          /* the disk's store */
   uint64_t bytes_read;          /* by snapshot clients (atomic) */
+  uint64_t writes_refused;      /* by on-cbw-error=fail-write (atomic) */
   char description[640];        /* its export description */
 };
 
@@ -50,7 +51,7 @@ struct snap_disk {
  * descriptions exist: until `complete` is set (atomically, release;
  * read with acquire) only the data path may use it (generation and
  * the disks' size, nblocks, blocks, windows, store).  Once complete it
- * is immutable except through blocks and bytes_read.
+ * is immutable except through blocks, bytes_read and writes_refused.
  */
 struct snap {
   bool complete;                /* thawed and described */
