@@ -28,6 +28,7 @@
 
 #include "changes.h"
 #include "conn.h"
+#include "openmetrics.h"
 #include "options.h"
 #include "request.h"
 #include "show.h"
@@ -60,8 +61,15 @@ begin (const struct options *o, const struct reply *r)
 static int
 status (const struct options *o, const struct reply *r)
 {
+  struct metrics m = {
+    stdout, o->metrics && strcmp (o->metrics, "openmetrics") == 0
+  };
   char why[512];
 
+  if (o->metrics) {             /* broken is a metric: exit 0 */
+    metrics_status (&m, r->obj);
+    return EXIT_SUCCESS;
+  }
   if (o->json)
     printf ("%s\n", r->line);
   else

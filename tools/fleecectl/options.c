@@ -28,9 +28,12 @@ usage (FILE *fp)
            "       fleecectl --socket PATH status [--watch [--until-done]"
            " [--interval SECS]\n"
            "                                          [--count N]]\n"
+           "       fleecectl --socket PATH status --format"
+           " openmetrics|prometheus\n"
            "       fleecectl --socket PATH changes --since ID [--disk NAME]\n"
            "       fleecectl --version\n"
-           "options: --json prints the server's replies as JSON lines;\n"
+           "options: --json (--format json) prints the server's replies as"
+           " JSON lines;\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
@@ -92,6 +95,19 @@ parse_duration (const char *opt, const char *s)
        "such as 30s, 500ms, 2m, or 0 for no limit", opt, s);
 }
 
+/* --format: text, json (as --json), openmetrics or prometheus. */
+static void
+parse_format (struct options *o, const char *f)
+{
+  if (strcmp (f, "json") == 0)
+    o->json = true;
+  else if (strcmp (f, "openmetrics") == 0 || strcmp (f, "prometheus") == 0)
+    o->metrics = f;
+  else if (strcmp (f, "text") != 0)
+    die (EXIT_USAGE, "--format %s: expected text, json, openmetrics or "
+         "prometheus", f);
+}
+
 /* Check that the options fit the command. */
 static void
 check_options (struct options *o, bool interval_set, bool count_set)
@@ -126,6 +142,10 @@ check_options (struct options *o, bool interval_set, bool count_set)
     die (EXIT_USAGE, "--watch goes with status");
   if ((interval_set || count_set) && !o->watch)
     die (EXIT_USAGE, "--interval and --count go with status --watch");
+  if (o->metrics && (strcmp (o->command, "status") != 0 || o->watch ||
+                     o->json))
+    die (EXIT_USAGE, "--format %s goes with status, without --watch and "
+         "--json", o->metrics);
 }
 
 void
@@ -143,6 +163,7 @@ parse_args (int argc, char **argv, struct options *o)
     { "timeout", required_argument, NULL, 't' },
     { "since", required_argument, NULL, 'S' },
     { "disk", required_argument, NULL, 'd' },
+    { "format", required_argument, NULL, 'F' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -150,7 +171,7 @@ parse_args (int argc, char **argv, struct options *o)
   bool interval_set = false, count_set = false;
   int c;
 
-  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:F:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 's': o->socket = optarg; break;
     case 'j': o->json = true; break;
@@ -169,6 +190,7 @@ parse_args (int argc, char **argv, struct options *o)
     case 't': o->timeout = parse_duration ("--timeout", optarg); break;
     case 'S': o->since = optarg; break;
     case 'd': o->disk = optarg; break;
+    case 'F': parse_format (o, optarg); break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
     default: usage (stderr); exit (EXIT_USAGE);

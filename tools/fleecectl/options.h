@@ -29,6 +29,8 @@ struct options {
   const char *disk;             /* changes --disk */
   const char *quiesce;          /* begin --quiesce */
   bool fresh;                   /* begin --fresh */
+  const char *metrics;           /* status --format openmetrics or
+                                 * prometheus; NULL: text (or --json) */
   bool json, watch;
   bool until_done;              /* status --watch --until-done */
   double interval;              /* status --watch, seconds */
