@@ -14,8 +14,11 @@
 # - After snapshot-end: the last-snapshot gauges (ended by
 #   snapshot-end, broken, its timestamps), no active-snapshot gauges;
 #   the classic format has the same samples.
+#   With --label vm=VALUE (a quote and a backslash in it, escaped): the
+#   same samples, each with that label first.
 # - Usage errors: an unknown format, a format with begin, --watch or
-#   --json; --format json is --json.
+#   --json, --label without a metrics format or with a bad name;
+#   --format json is --json.
 
 source "$srcdir/functions.sh"
 source "$srcdir/fleecectl-functions.sh"
@@ -51,9 +54,9 @@ def connect(name):
     return h
 
 
-def metrics(what, fmt="openmetrics"):
+def metrics(what, fmt="openmetrics", *args):
     p = subprocess.run([fleecectl, "--socket", ctl, "status", "--format",
-                        fmt], capture_output=True, text=True)
+                        fmt] + list(args), capture_output=True, text=True)
     if p.returncode != 0 or p.stderr:
         fail("%s: fleecectl exit %d: %s" % (what, p.returncode, p.stderr))
     try:
@@ -173,6 +176,11 @@ if classic != m or types.get(P + "snapshots_created_total") != "counter":
     fail("the classic format differs: %r\n%r" % (set(classic.items()) ^
                                                    set(m.items()), types))
 ok("the classic format has the same %d samples" % len(m))
+VM = 'v"1\\'                               # escaped as v\"1\\
+labelled, _ = metrics("labelled", "openmetrics", "--label", "vm=" + VM)
+if labelled != {(k[0], (("vm", VM),) + k[1]): v for k, v in m.items()}:
+    fail("--label vm=%s: %r" % (VM, labelled))
+ok("--label vm=%s: on every sample, first" % VM)
 a.shutdown()
 b.shutdown()
 EOF
@@ -193,6 +201,12 @@ expect_exit 2 "--format prometheus goes with status, without --watch" \
 expect_exit 2 "--format openmetrics goes with status" \
   "$FLEECECTL" "${s[@]}" status --json --format openmetrics
 echo '{"ok":true,"id":1,"state":"none"}' > "$tmpdir/reply"
+expect_exit 2 "--label goes with --format openmetrics or prometheus" \
+  "$FLEECECTL" "${s[@]}" status --label vm=a
+for bad in 1vm=a disk=a __x=a vm 'v m=a' =a; do
+  expect_exit 2 "--label $bad: expected NAME=VALUE" \
+    "$FLEECECTL" "${s[@]}" status --format prometheus --label "$bad"
+done
 fake reply "$tmpdir/reply" "$tmpdir/fake.log" \
   "$FLEECECTL" --socket "$tmpdir/fake.sock" status --format json \
   > "$tmpdir/out"

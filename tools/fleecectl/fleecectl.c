@@ -62,7 +62,7 @@ static int
 status (const struct options *o, const struct reply *r)
 {
   struct metrics m = {
-    stdout, o->metrics && strcmp (o->metrics, "openmetrics") == 0
+    stdout, o->metrics && strcmp (o->metrics, "openmetrics") == 0, o->label
   };
   char why[512];
 

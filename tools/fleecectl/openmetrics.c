@@ -156,18 +156,41 @@ put_escaped (FILE *fp, const char *s)
   }
 }
 
+bool
+metrics_label_ok (const char *label)
+{
+  static const char *ours[] = { "disk", "state", "ended_by" };
+  size_t i, n = strcspn (label, "=");
+
+  if (label[n] != '=' || n == 0 || strncmp (label, "__", 2) == 0 ||
+      strspn (label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+              "0123456789_") != n || (label[0] >= '0' && label[0] <= '9'))
+    return false;
+  for (i = 0; i < N (ours); i++)
+    if (strlen (ours[i]) == n && strncmp (label, ours[i], n) == 0)
+      return false;
+  return true;
+}
+
 void
 metrics_sample (const struct metrics *m, const char *name, bool counter,
                 const char *label, const char *label_value,
                 const char *value)
 {
+  size_t n = m->label ? strcspn (m->label, "=") : 0;
+
   fprintf (m->fp, PREFIX "%s%s", name, counter ? "_total" : "");
-  if (label) {
-    fprintf (m->fp, "{%s=\"", label);
-    put_escaped (m->fp, label_value);
-    fputs ("\"}", m->fp);
+  if (m->label) {
+    fprintf (m->fp, "{%.*s=\"", (int) n, m->label);
+    put_escaped (m->fp, m->label + n + 1);
+    fputc ('"', m->fp);
   }
-  fprintf (m->fp, " %s\n", value);
+  if (label) {
+    fprintf (m->fp, "%s%s=\"", m->label ? "," : "{", label);
+    put_escaped (m->fp, label_value);
+    fputc ('"', m->fp);
+  }
+  fprintf (m->fp, "%s %s\n", m->label || label ? "}" : "", value);
 }
 
 void

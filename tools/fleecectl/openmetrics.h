@@ -25,7 +25,16 @@
 struct metrics {
   FILE *fp;
   bool openmetrics;             /* false: Prometheus' classic format */
+  const char *label;            /* "NAME=VALUE": a label on every
+                                 * sample (NAME checked by the caller,
+                                 * metrics_label_ok), or NULL */
 };
+
+/* Is label "NAME=VALUE" usable as struct metrics' label: NAME a label
+ * name ([a-zA-Z_][a-zA-Z0-9_]*, not starting "__") that none of the
+ * metrics uses itself?
+ */
+extern bool metrics_label_ok (const char *label);
 
 /* A family's "# TYPE" and "# HELP" lines (help: one line of text). */
 extern void metrics_header (const struct metrics *m, const char *name,
@@ -33,6 +42,7 @@ extern void metrics_header (const struct metrics *m, const char *name,
 
 /* One sample: value already formatted as a number; label (a label
  * name) NULL for none, else its value is escaped as the formats say.
+ * m's label comes first.
  */
 extern void metrics_sample (const struct metrics *m, const char *name,
                             bool counter, const char *label,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openmetrics.h"
 #include "options.h"
 
 void
@@ -29,7 +30,7 @@ usage (FILE *fp)
            " [--interval SECS]\n"
            "                                          [--count N]]\n"
            "       fleecectl --socket PATH status --format"
-           " openmetrics|prometheus\n"
+           " openmetrics|prometheus [--label NAME=VALUE]\n"
            "       fleecectl --socket PATH changes --since ID [--disk NAME]\n"
            "       fleecectl --version\n"
            "options: --json (--format json) prints the server's replies as"
@@ -146,6 +147,12 @@ check_options (struct options *o, bool interval_set, bool count_set)
                      o->json))
     die (EXIT_USAGE, "--format %s goes with status, without --watch and "
          "--json", o->metrics);
+  if (o->label && !o->metrics)
+    die (EXIT_USAGE, "--label goes with --format openmetrics or prometheus");
+  if (o->label && !metrics_label_ok (o->label))
+    die (EXIT_USAGE, "--label %s: expected NAME=VALUE, NAME a label name "
+         "([a-zA-Z_][a-zA-Z0-9_]*, not __..., not disk, state or "
+         "ended_by), e.g. vm=vm1", o->label);
 }
 
 void
@@ -164,6 +171,7 @@ parse_args (int argc, char **argv, struct options *o)
     { "since", required_argument, NULL, 'S' },
     { "disk", required_argument, NULL, 'd' },
     { "format", required_argument, NULL, 'F' },
+    { "label", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -171,7 +179,7 @@ parse_args (int argc, char **argv, struct options *o)
   bool interval_set = false, count_set = false;
   int c;
 
-  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:F:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:F:L:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 's': o->socket = optarg; break;
     case 'j': o->json = true; break;
@@ -191,6 +199,7 @@ parse_args (int argc, char **argv, struct options *o)
     case 'S': o->since = optarg; break;
     case 'd': o->disk = optarg; break;
     case 'F': parse_format (o, optarg); break;
+    case 'L': o->label = optarg; break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
     default: usage (stderr); exit (EXIT_USAGE);

@@ -31,6 +31,7 @@ struct options {
   bool fresh;                   /* begin --fresh */
   const char *metrics;           /* status --format openmetrics or
                                  * prometheus; NULL: text (or --json) */
+  const char *label;            /* ... --label NAME=VALUE */
   bool json, watch;
   bool until_done;              /* status --watch --until-done */
   double interval;              /* status --watch, seconds */
