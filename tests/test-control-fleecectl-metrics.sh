@@ -16,6 +16,8 @@
 #   the classic format has the same samples.
 #   With --label vm=VALUE (a quote and a backslash in it, escaped): the
 #   same samples, each with that label first.
+# - A second snapshot with both disks broken counts one broken
+#   snapshot more, not two.
 # - Usage errors: an unknown format, a format with begin, --watch or
 #   --json, --label without a metrics format or with a bad name;
 #   --format json is --json.
@@ -181,6 +183,15 @@ labelled, _ = metrics("labelled", "openmetrics", "--label", "vm=" + VM)
 if labelled != {(k[0], (("vm", VM),) + k[1]): v for k, v in m.items()}:
     fail("--label vm=%s: %r" % (VM, labelled))
 ok("--label vm=%s: on every sample, first" % VM)
+
+expect_ok(c.call("snapshot-begin"), "begin 2")
+for h in (a, b):
+    h.pwrite(b"w", 0)
+    h.pwrite(b"w", 2 * B)                   # each disk's snapshot breaks
+m, _ = metrics("both broken")
+expect("both disks broken: one more broken snapshot", m, {
+    S("snapshots_created_total"): 2, S("snapshots_broken_total"): 2,
+    S("disk_broken", disk="a"): 1, S("disk_broken", disk="b"): 1})
 a.shutdown()
 b.shutdown()
 EOF
