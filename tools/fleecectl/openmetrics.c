@@ -22,8 +22,6 @@
 
 #include "openmetrics.h"
 
-#define PREFIX "nbdkit_fleece_"
-
 /* How a member becomes a sample's value. */
 enum conv {
   PLAIN,                        /* a number, as it is */
@@ -131,31 +129,6 @@ static const struct def last[] = {
 
 #define N(a) (sizeof (a) / sizeof (a)[0])
 
-void
-metrics_header (const struct metrics *m, const char *name, bool counter,
-                const char *help)
-{
-  const char *total = counter && !m->openmetrics ? "_total" : "";
-
-  fprintf (m->fp, "# TYPE " PREFIX "%s%s %s\n", name, total,
-           counter ? "counter" : "gauge");
-  fprintf (m->fp, "# HELP " PREFIX "%s%s %s\n", name, total, help);
-}
-
-/* A label value: backslash, double quote and newline escaped. */
-static void
-put_escaped (FILE *fp, const char *s)
-{
-  for (; *s; s++) {
-    if (*s == '\\' || *s == '"')
-      fputc ('\\', fp);
-    if (*s == '\n')
-      fputs ("\\n", fp);
-    else
-      fputc (*s, fp);
-  }
-}
-
 bool
 metrics_label_ok (const char *label)
 {
@@ -170,34 +143,6 @@ metrics_label_ok (const char *label)
     if (strlen (ours[i]) == n && strncmp (label, ours[i], n) == 0)
       return false;
   return true;
-}
-
-void
-metrics_sample (const struct metrics *m, const char *name, bool counter,
-                const char *label, const char *label_value,
-                const char *value)
-{
-  size_t n = m->label ? strcspn (m->label, "=") : 0;
-
-  fprintf (m->fp, PREFIX "%s%s", name, counter ? "_total" : "");
-  if (m->label) {
-    fprintf (m->fp, "{%.*s=\"", (int) n, m->label);
-    put_escaped (m->fp, m->label + n + 1);
-    fputc ('"', m->fp);
-  }
-  if (label) {
-    fprintf (m->fp, "%s%s=\"", m->label ? "," : "{", label);
-    put_escaped (m->fp, label_value);
-    fputc ('"', m->fp);
-  }
-  fprintf (m->fp, "%s %s\n", m->label || label ? "}" : "", value);
-}
-
-void
-metrics_end (const struct metrics *m)
-{
-  if (m->openmetrics)
-    fputs ("# EOF\n", m->fp);
 }
 
 /* The member, or NULL when missing or null. */
