@@ -18,6 +18,8 @@
 #   same samples, each with that label first.
 # - A second snapshot with both disks broken counts one broken
 #   snapshot more, not two.
+# - fleecectl(1)'s textfile collector example, as shown: a parsable
+#   file with vm="vm1"; with nbdkit gone, no file.
 # - Usage errors: an unknown format, a format with begin, --watch or
 #   --json, --label without a metrics format or with a bad name;
 #   --format json is --json.
@@ -29,13 +31,23 @@ requires /usr/bin/python3 -c 'import nbd'
 
 ctl="$tmpdir/ctl.sock"
 truncate -s 4M "$tmpdir/a.img" "$tmpdir/b.img"
+# fleecectl(1)'s textfile collector example, run as it is shown (the
+# paths made the test's).
+mkdir "$tmpdir/prom"
+sed -n '/^Metrics for node exporter/,/^=head1 SEE ALSO/p' \
+    "$abs_top_srcdir/man/fleecectl.pod" | grep '^ ' |
+  sed "s|^ ||; s|/var/lib/prometheus/node-exporter|$tmpdir/prom|;
+       s|/run/vm1.ctl|$ctl|; s|^fleecectl|$FLEECECTL|; s| fleecectl | $FLEECECTL |" \
+  > "$tmpdir/textfile.sh"
+grep -q -- "--format prometheus --label vm=vm1" "$tmpdir/textfile.sh" ||
+  { echo "$0: FAIL: the example was not found"; exit 1; } >&2
 cat > "$tmpdir/t.py" <<'EOF'
-import json, subprocess, sys, time
+import json, os, subprocess, sys, time
 import nbd
 from control_client import *
 from metrics_parse import BAD, MetricsError, parse
 
-sock, ctl, fleecectl = sys.argv[1:4]
+sock, ctl, fleecectl, textfile = sys.argv[1:5]
 B = 65536
 P = "nbdkit_fleece_"
 ENDS = ("snapshot-end", "fresh", "last-close", "linger", "pin-max-age")
@@ -194,13 +206,29 @@ expect("both disks broken: one more broken snapshot", m, {
     S("disk_broken", disk="a"): 1, S("disk_broken", disk="b"): 1})
 a.shutdown()
 b.shutdown()
+
+subprocess.run(["bash", "-e", textfile], check=True)
+prom = os.path.join(os.path.dirname(textfile), "prom")
+if os.listdir(prom) != ["fleece-vm1.prom"]:
+    fail("the textfile example left %r" % os.listdir(prom))
+samples, _ = parse(open(os.path.join(prom, "fleece-vm1.prom")).read(), False)
+if samples.get((P + "snapshots_created_total", (("vm", "vm1"),))) != 2:
+    fail("the textfile example wrote %r" % samples)
+ok("fleecectl(1)'s textfile example wrote %d samples with vm=vm1"
+   % len(samples))
 EOF
 
 nbdkit -U - --filter="$FLEECE" "$VMDISK" disk=a:"$tmpdir/a.img" \
   disk=b:"$tmpdir/b.img" control="$ctl" fleece-block-size=64K \
   fleece-max-size=64K \
   --run "/usr/bin/python3 '$tmpdir/t.py' \"\$unixsocket\" '$ctl' \
-         '$FLEECECTL'" 2> "$tmpdir/log" || { cat "$tmpdir/log" >&2; exit 1; }
+         '$FLEECECTL' '$tmpdir/textfile.sh'" 2> "$tmpdir/log" ||
+  { cat "$tmpdir/log" >&2; exit 1; }
+# nbdkit gone: the example removes the file rather than leave it.
+bash -e "$tmpdir/textfile.sh" 2> /dev/null
+[ -z "$(ls "$tmpdir/prom")" ] ||
+  { echo "$0: FAIL: left $(ls "$tmpdir/prom")"; exit 1; } >&2
+echo "ok: with nbdkit gone, the textfile example removes the file"
 
 s=(--socket "$tmpdir/none.sock")
 expect_exit 2 "--format yaml: expected text, json, openmetrics or prometheus" \
