@@ -233,11 +233,11 @@ echo "ok: with nbdkit gone, the textfile example removes the file"
 s=(--socket "$tmpdir/none.sock")
 expect_exit 2 "--format yaml: expected text, json, openmetrics or prometheus" \
   "$FLEECECTL" "${s[@]}" status --format yaml
-expect_exit 2 "--format openmetrics goes with status, without --watch and --json" \
+expect_exit 2 "--format goes with status" \
   "$FLEECECTL" "${s[@]}" begin --format openmetrics
-expect_exit 2 "--format prometheus goes with status, without --watch" \
+expect_exit 2 "--format prometheus goes without --watch and --json" \
   "$FLEECECTL" "${s[@]}" status --watch --format prometheus
-expect_exit 2 "--format openmetrics goes with status" \
+expect_exit 2 "--format openmetrics goes without --watch and --json" \
   "$FLEECECTL" "${s[@]}" status --json --format openmetrics
 echo '{"ok":true,"id":1,"state":"none"}' > "$tmpdir/reply"
 expect_exit 2 "--label goes with --format openmetrics or prometheus" \

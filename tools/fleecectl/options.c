@@ -33,8 +33,8 @@ usage (FILE *fp)
            " openmetrics|prometheus [--label NAME=VALUE]\n"
            "       fleecectl --socket PATH changes --since ID [--disk NAME]\n"
            "       fleecectl --version\n"
-           "options: --json (--format json) prints the server's replies as"
-           " JSON lines;\n"
+           "options: --json (status: --format json) prints the server's"
+           " replies as JSON lines;\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
@@ -96,10 +96,17 @@ parse_duration (const char *opt, const char *s)
        "such as 30s, 500ms, 2m, or 0 for no limit", opt, s);
 }
 
-/* --format: text, json (as --json), openmetrics or prometheus. */
+/* status --format: text, json (as --json), openmetrics or prometheus.
+ * It is consumed (o->format NULL after): a --format left is another
+ * command's.
+ */
 static void
-parse_format (struct options *o, const char *f)
+status_format (struct options *o)
 {
+  const char *f = o->format;
+
+  if (f == NULL || strcmp (o->command, "status") != 0)
+    return;
   if (strcmp (f, "json") == 0)
     o->json = true;
   else if (strcmp (f, "openmetrics") == 0 || strcmp (f, "prometheus") == 0)
@@ -107,6 +114,7 @@ parse_format (struct options *o, const char *f)
   else if (strcmp (f, "text") != 0)
     die (EXIT_USAGE, "--format %s: expected text, json, openmetrics or "
          "prometheus", f);
+  o->format = NULL;
 }
 
 /* Check that the options fit the command. */
@@ -143,10 +151,12 @@ check_options (struct options *o, bool interval_set, bool count_set)
     die (EXIT_USAGE, "--watch goes with status");
   if ((interval_set || count_set) && !o->watch)
     die (EXIT_USAGE, "--interval and --count go with status --watch");
-  if (o->metrics && (strcmp (o->command, "status") != 0 || o->watch ||
-                     o->json))
-    die (EXIT_USAGE, "--format %s goes with status, without --watch and "
-         "--json", o->metrics);
+  status_format (o);
+  if (o->format)
+    die (EXIT_USAGE, "--format goes with status");
+  if (o->metrics && (o->watch || o->json))
+    die (EXIT_USAGE, "--format %s goes without --watch and --json",
+         o->metrics);
   if (o->label && !o->metrics)
     die (EXIT_USAGE, "--label goes with --format openmetrics or prometheus");
   if (o->label && !metrics_label_ok (o->label))
@@ -198,7 +208,7 @@ parse_args (int argc, char **argv, struct options *o)
     case 't': o->timeout = parse_duration ("--timeout", optarg); break;
     case 'S': o->since = optarg; break;
     case 'd': o->disk = optarg; break;
-    case 'F': parse_format (o, optarg); break;
+    case 'F': o->format = optarg; break;
     case 'L': o->label = optarg; break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
