@@ -34,7 +34,7 @@ truncate -s 4M "$tmpdir/a.img" "$tmpdir/b.img"
 # fleecectl(1)'s textfile collector example, run as it is shown (the
 # paths made the test's).
 mkdir "$tmpdir/prom"
-sed -n '/^Metrics for node exporter/,/^=head1 SEE ALSO/p' \
+sed -n '/^Metrics for node exporter/,/^ fi$/p' \
     "$abs_top_srcdir/man/fleecectl.pod" | grep '^ ' |
   sed "s|^ ||; s|/var/lib/prometheus/node-exporter|$tmpdir/prom|;
        s|/run/vm1.ctl|$ctl|; s|^fleecectl|$FLEECECTL|; s| fleecectl | $FLEECECTL |" \
