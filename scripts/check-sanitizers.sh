@@ -172,7 +172,7 @@ valgrind_tests="test-fleece-content.sh test-fleece-extents.sh
   test-fleece-store-full.sh test-fleece-plugin-read-error.sh
   test-vmdisk-write.sh test-fault-snapshot-readonly.sh
   test-fault-store-eio.sh test-fleece-disks.sh
-  test-control-protocol.sh test-control-status.sh"
+  test-control-protocol.sh test-control-status.sh test-control-totals.sh"
 
 stage_valgrind ()
 (

@@ -20,7 +20,7 @@ STATUS_KEYS = (
     "released-bytes copy-count copy-mean-ms copy-p99-ms bytes-copied "
     "live-writes live-added-mean-ms live-added-p99-ms bytes-read data-bytes "
     "progress "
-    "broken-cause disks checkpoint").split()
+    "broken-cause disks checkpoint totals last-snapshot").split()
 
 
 

@@ -6,7 +6,8 @@
 # - begin / status / end in human form: literal lines checked against
 #   what the test did (1 MiB disk, 2 blocks written: 128 KiB in the
 #   store; half the disk read: 50.0%); begin with quiesce off exits 3
-#   (crash-consistent) with a warning on stderr.
+#   (crash-consistent) with a warning on stderr; the totals line.
+# - status after end: the totals and the last snapshot's line.
 # - --json prints the server's reply line (parsed back here).
 # - status --watch --count 3: three progress lines with the bar.
 # - end with nothing active: the server's message, exit status 1, and
@@ -52,6 +53,7 @@ echo "exit $st" >> "$t/begin"
 "$F" -s "$ctl" status --json > "$t/status.json"
 "$F" -s "$ctl" status --watch --count 3 --interval 0.01 > "$t/watch"
 "$F" -s "$ctl" end > "$t/end"
+"$F" -s "$ctl" status > "$t/status-ended"
 st=0; "$F" -s "$ctl" end > "$t/end2" 2>&1 || st=$?; echo "exit $st" >> "$t/end2"
 st=0; "$F" -s "$ctl" --json end > "$t/end3" 2>/dev/null || st=$?
 echo "exit $st" >> "$t/end3"
@@ -93,7 +95,9 @@ check status \
   'live writes:      2, added mean [0-9.]+ ms, p99 [0-9.]+ ms' \
   'read:             512 KiB of 1 MiB of data \(50.0%\)' \
   'store:            128 KiB in use, limit none' \
-  'snapshot clients: [01]'
+  'snapshot clients: [01]' \
+  'totals:           1 created, 0 failed, 1 crash-consistent, 0 freeze failures, 0 ended, 0 broken, 0 writes refused' \
+  'last snapshot:    none'
 /usr/bin/python3 - "$tmpdir/status.json" <<'EOF'
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -109,6 +113,9 @@ check watch "generation 1 active $bar -, ETA -, $lat" \
 [ "$(wc -l < "$tmpdir/watch")" = 3 ] ||
   { echo "$0: FAIL: --count 3 printed $(wc -l < "$tmpdir/watch") lines" >&2; exit 1; }
 check end 'snapshot generation 1 ended'
+check status-ended 'state:            none' \
+  'totals:           1 created, 0 failed, 1 crash-consistent, 0 freeze failures, 1 ended, 0 broken, 0 writes refused' \
+  "last snapshot:    generation 1, ended by snapshot-end at $ts, crash-consistent, read 512 KiB, copied 128 KiB"
 check end2 "fleecectl: $ctl: no snapshot is active \(not-active\)" 'exit 1'
 check end3 '\{"id":1,"ok":false,"error":\{"code":"not-active","message":"no snapshot is active"\}\}' \
   'exit 1'

@@ -48,6 +48,7 @@
 #include "cbw.h"
 #include "cleanup.h"
 #include "fleece.h"
+#include "history.h"
 #include "minmax.h"
 #include "monotime.h"
 #include "stats.h"
@@ -117,12 +118,15 @@ give_up (struct copy *c, int *err)
     return 0;
   }
   if (!fleece_cfg.fail_write) {
-    if (blocks_unclaim (c->d->blocks, c->unsettled, c->last, c->why))
+    if (blocks_unclaim (c->d->blocks, c->unsettled, c->last, c->why)) {
       nbdkit_error ("fleece: snapshot generation %" PRIu64 "%s%s is "
                     "broken and will fail every read: %s", gen,
                     OF_DISK (c->d->index), c->why);
+      history_broke (gen);
+    }
     return 0;
   }
+  TOTALS_ADD (writes_refused, 1);
   blocks_unclaim (c->d->blocks, c->unsettled, c->last, NULL);
   n = __atomic_add_fetch (&c->d->writes_refused, 1, __ATOMIC_RELAXED);
   if ((n & (n - 1)) == 0)       /* the 1st, 2nd, 4th, 8th...: a log line */
@@ -258,10 +262,13 @@ copy_data (struct copy *c, uint64_t first, uint64_t last)
     store_discard (s->store, off, len, account);
     return fail (c, first, EIO, why);
   }
-  blocks_settle (s->blocks, first, last, BLOCK_PRESERVED);
+  TOTALS_ADD (blocks_preserved,
+              blocks_settle (s->blocks, first, last, BLOCK_PRESERVED));
   c->unsettled = last + 1;
   latency_add (&fleece_stats.copy, monotime_ns () - t0);
   STATS_ADD (bytes_copied, len);
+  TOTALS_ADD (copies, 1);
+  TOTALS_ADD (bytes_copied, len);
   return 0;
 }
 
@@ -394,6 +401,7 @@ cbw_preserve (nbdkit_next *next, struct snap_disk *s, uint64_t offset,
   int r = 0;
 
   STATS_ADD (live_writes, 1);
+  TOTALS_ADD (live_writes, 1);
   if (count == 0 || offset >= s->size)
     return 0;
   c.unsettled = first = offset >> shift;

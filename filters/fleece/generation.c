@@ -89,7 +89,7 @@ generation_new (void)
 }
 
 void
-generation_stamp (struct snap *s)
+generation_utc_now (char *buf, size_t len)
 {
   struct timespec now;
   struct tm tm;
@@ -99,8 +99,13 @@ generation_stamp (struct snap *s)
   clock_gettime (CLOCK_REALTIME, &now);
   gmtime_r (&now.tv_sec, &tm);
   strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (s->taken_at, sizeof s->taken_at, "%.20s.%03dZ", when,
-            (int) (now.tv_nsec / 1000000));
+  snprintf (buf, len, "%.20s.%03dZ", when, (int) (now.tv_nsec / 1000000));
+}
+
+void
+generation_stamp (struct snap *s)
+{
+  generation_utc_now (s->taken_at, sizeof s->taken_at);
 }
 
 /* "application-consistent: ..." or "crash-consistent: ..." */

@@ -25,6 +25,7 @@
 #include <nbdkit-filter.h>
 
 #include "fleece.h"
+#include "history.h"
 #include "minmax.h"
 #include "snapread.h"
 #include "snapshot.h"
@@ -181,6 +182,7 @@ snap_pread (nbdkit_next *next, size_t disk, uint64_t gen, void *buf,
   if (walk (next, s, offset, count, true, false, read_run, &rd, err) == -1)
     return -1;
   STATS_ADD (bytes_read, count);
+  TOTALS_ADD (bytes_read, count);
   __atomic_add_fetch (&s->bytes_read, count, __ATOMIC_RELAXED);
   return 0;
 }

@@ -54,6 +54,7 @@
 #include "cleanup.h"
 #include "fleece.h"
 #include "generation.h"
+#include "history.h"
 #include "monotime.h"
 #include "quiesce.h"
 #include "snapshot.h"
@@ -159,6 +160,15 @@ prepare_checkpoint (const struct snap *s)
   return cbt_prepare (sizes);
 }
 
+/* The totals (history.h) of a snapshot created with outcome q. */
+static void
+count_created (const struct quiesce_outcome *q)
+{
+  TOTALS_ADD (created, 1);
+  TOTALS_ADD (crash_consistent, q->frozen == 0);
+  TOTALS_ADD (freeze_failed, q->failed);
+}
+
 /* Called with lifecycle held.  0, or -1 with why filled. */
 static int
 create (enum quiesce_mode mode, char *why, size_t len)
@@ -175,9 +185,11 @@ create (enum quiesce_mode mode, char *why, size_t len)
   else if (quiesce_freeze (mode, &s->q) == -1) {
     snprintf (why, len, "snapshot not taken: quiesce=require and the "
               "guest could not be frozen: %s", s->q.reason);
+    TOTALS_ADD (freeze_failed, s->q.failed);
     generation_free (s);
   }
   else {
+    count_created (&s->q);
     s->barrier_ns = publish (s);
     quiesce_thaw (&s->q);
     generation_describe (s);
@@ -189,13 +201,15 @@ create (enum quiesce_mode mode, char *why, size_t len)
     nbdkit_debug ("fleece: %s", s->description);
     r = 0;
   }
+  if (r == -1)
+    TOTALS_ADD (failed, 1);
   __atomic_store_n (&creating, false, __ATOMIC_SEQ_CST);
   return r;
 }
 
-/* Called with lifecycle held. */
+/* Called with lifecycle held; how is recorded (history.h). */
 static void
-end (void)
+end (enum history_end how)
 {
   struct snap *s;
   struct blocks_stats st;
@@ -223,6 +237,7 @@ end (void)
                   store_bytes (s->disk[i].store));
   }
   stats_log_phases (s->generation);
+  history_ended (s, how);
   generation_free (s);
   for (i = 0; i < fleece_ndisks; i++)
     store_reset (fleece_disks[i].store);
@@ -263,7 +278,7 @@ snapshot_leave (uint64_t gen)
   if (__atomic_sub_fetch (&clients, 1, __ATOMIC_SEQ_CST) > 0 || pinned)
     return;
   if (fleece_cfg.linger_ns == 0 || !thread_started) {
-    end ();
+    end (HISTORY_END_LAST_CLOSE);
     return;
   }
   linger_armed = true;
@@ -298,7 +313,7 @@ end_old_pin (void)
                 "(%.3f s since the last begin): ending it; %u snapshot "
                 "connection%s will get EIO", current ? current->generation
                 : 0, fleece_cfg.pin_max_age_ns / 1e9, n, n == 1 ? "" : "s");
-  end ();
+  end (HISTORY_END_PIN_MAX_AGE);
 }
 
 static void *
@@ -321,7 +336,7 @@ linger_main (void *arg)
       else {
         nbdkit_debug ("fleece: snapshot-linger passed with no snapshot "
                       "connection");
-        end ();
+        end (HISTORY_END_LINGER);
       }
       continue;
     }
@@ -394,7 +409,7 @@ snapshot_begin (enum quiesce_mode mode, bool fresh,
   if (current != NULL && fresh) {
     nbdkit_debug ("fleece: snapshot-begin fresh: ending generation "
                   "%" PRIu64 " first", current->generation);
-    end ();
+    end (HISTORY_END_FRESH);
   }
   if (current != NULL && !adoptable (mode, why, len))
     return SNAPSHOT_NOT_CONSISTENT;
@@ -427,7 +442,7 @@ snapshot_end (uint64_t *gen, char *why, size_t len)
     return -1;
   }
   *gen = current->generation;
-  end ();
+  end (HISTORY_END_COMMAND);
   return 0;
 }
 
@@ -496,7 +511,7 @@ snapshot_stop (void)
     thread_started = false;
   }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&lifecycle);
-  end ();
+  end (HISTORY_END_SHUTDOWN);
 }
 
 nbdkit_next *

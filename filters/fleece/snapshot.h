@@ -16,7 +16,8 @@
  * and holds new ones.  Snapshot reads also run on the read side, so a
  * generation's state is never freed under a reader.
  *
- * Lock order: lifecycle mutex (snapshot.c) -> barrier -> block map.
+ * Lock order: lifecycle mutex (snapshot.c) -> barrier -> block map;
+ * history.h's lock is innermost.
  */
 #ifndef FLEECE_SNAPSHOT_H
 #define FLEECE_SNAPSHOT_H

@@ -7,16 +7,17 @@
  * line each (request.c); status --watch sends a status request every
  * interval on the same connection (watch.c).  Every wait is bounded by
  * --timeout.  Human-readable output by default (show.c); --json prints
- * each reply line as is.
+ * each reply line as is; status --format openmetrics|prometheus prints
+ * metrics (openmetrics.c).
  *
  * Exit statuses (options.h, fleecectl(1) EXIT STATUS): 0 success;
  * 1 the server answered with an error; 2 usage error or no usable
  * connection (no socket, not a socket, refused, not a control socket,
  * timeout); 3 begin succeeded but the snapshot is crash-consistent;
- * 4 status: the snapshot is broken; 5 permission denied, by the
- * socket's file mode or by the server's credential check; 6 changes:
- * full-backup-required.  3 and 4
- * come with one line on standard error saying why.
+ * 4 status: the snapshot is broken (not with metrics, where it is a
+ * metric); 5 permission denied, by the socket's file mode or by the
+ * server's credential check; 6 changes: full-backup-required.  3 and
+ * 4 come with one line on standard error saying why.
  */
 #include <config.h>
 
@@ -28,6 +29,7 @@
 
 #include "changes.h"
 #include "conn.h"
+#include "openmetrics.h"
 #include "options.h"
 #include "request.h"
 #include "show.h"
@@ -60,8 +62,15 @@ begin (const struct options *o, const struct reply *r)
 static int
 status (const struct options *o, const struct reply *r)
 {
+  struct metrics m = {
+    stdout, o->metrics && strcmp (o->metrics, "openmetrics") == 0, o->label
+  };
   char why[512];
 
+  if (o->metrics) {             /* broken is a metric: exit 0 */
+    metrics_status (&m, r->obj);
+    return EXIT_SUCCESS;
+  }
   if (o->json)
     printf ("%s\n", r->line);
   else

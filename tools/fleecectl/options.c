@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openmetrics.h"
 #include "options.h"
 
 void
@@ -28,9 +29,12 @@ usage (FILE *fp)
            "       fleecectl --socket PATH status [--watch [--until-done]"
            " [--interval SECS]\n"
            "                                          [--count N]]\n"
+           "       fleecectl --socket PATH status --format"
+           " openmetrics|prometheus [--label NAME=VALUE]\n"
            "       fleecectl --socket PATH changes --since ID [--disk NAME]\n"
            "       fleecectl --version\n"
-           "options: --json prints the server's replies as JSON lines;\n"
+           "options: --json (status: --format json) prints the server's"
+           " replies as JSON lines;\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
@@ -92,6 +96,27 @@ parse_duration (const char *opt, const char *s)
        "such as 30s, 500ms, 2m, or 0 for no limit", opt, s);
 }
 
+/* status --format: text, json (as --json), openmetrics or prometheus.
+ * It is consumed (o->format NULL after): a --format left is another
+ * command's.
+ */
+static void
+status_format (struct options *o)
+{
+  const char *f = o->format;
+
+  if (f == NULL || strcmp (o->command, "status") != 0)
+    return;
+  if (strcmp (f, "json") == 0)
+    o->json = true;
+  else if (strcmp (f, "openmetrics") == 0 || strcmp (f, "prometheus") == 0)
+    o->metrics = f;
+  else if (strcmp (f, "text") != 0)
+    die (EXIT_USAGE, "--format %s: expected text, json, openmetrics or "
+         "prometheus", f);
+  o->format = NULL;
+}
+
 /* Check that the options fit the command. */
 static void
 check_options (struct options *o, bool interval_set, bool count_set)
@@ -126,6 +151,18 @@ check_options (struct options *o, bool interval_set, bool count_set)
     die (EXIT_USAGE, "--watch goes with status");
   if ((interval_set || count_set) && !o->watch)
     die (EXIT_USAGE, "--interval and --count go with status --watch");
+  status_format (o);
+  if (o->format)
+    die (EXIT_USAGE, "--format goes with status");
+  if (o->metrics && (o->watch || o->json))
+    die (EXIT_USAGE, "--format %s goes without --watch and --json",
+         o->metrics);
+  if (o->label && !o->metrics)
+    die (EXIT_USAGE, "--label goes with --format openmetrics or prometheus");
+  if (o->label && !metrics_label_ok (o->label))
+    die (EXIT_USAGE, "--label %s: expected NAME=VALUE, NAME a label name "
+         "([a-zA-Z_][a-zA-Z0-9_]*, not __..., not disk, state or "
+         "ended_by), e.g. vm=vm1", o->label);
 }
 
 void
@@ -143,6 +180,8 @@ parse_args (int argc, char **argv, struct options *o)
     { "timeout", required_argument, NULL, 't' },
     { "since", required_argument, NULL, 'S' },
     { "disk", required_argument, NULL, 'd' },
+    { "format", required_argument, NULL, 'F' },
+    { "label", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -150,7 +189,7 @@ parse_args (int argc, char **argv, struct options *o)
   bool interval_set = false, count_set = false;
   int c;
 
-  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:F:L:hV", longopts, NULL)) != -1) {
     switch (c) {
     case 's': o->socket = optarg; break;
     case 'j': o->json = true; break;
@@ -169,6 +208,8 @@ parse_args (int argc, char **argv, struct options *o)
     case 't': o->timeout = parse_duration ("--timeout", optarg); break;
     case 'S': o->since = optarg; break;
     case 'd': o->disk = optarg; break;
+    case 'F': o->format = optarg; break;
+    case 'L': o->label = optarg; break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
     default: usage (stderr); exit (EXIT_USAGE);

@@ -29,6 +29,11 @@ struct options {
   const char *disk;             /* changes --disk */
   const char *quiesce;          /* begin --quiesce */
   bool fresh;                   /* begin --fresh */
+  const char *format;            /* --format as given (status consumes
+                                 * it, see metrics and json) */
+  const char *metrics;           /* status --format openmetrics or
+                                 * prometheus; NULL: text (or --json) */
+  const char *label;            /* ... --label NAME=VALUE */
   bool json, watch;
   bool until_done;              /* status --watch --until-done */
   double interval;              /* status --watch, seconds */

@@ -198,6 +198,37 @@ show_disks (FILE *fp, json_object *o)
   }
 }
 
+/* The totals since nbdkit started and the last ended snapshot (from a
+ * server that sends them).
+ */
+static void
+show_history (FILE *fp, json_object *o)
+{
+  json_object *t = get (o, "totals"), *l = get (o, "last-snapshot");
+  char a[32], b[32];
+
+  if (t)
+    fprintf (fp, "totals:           %" PRIu64 " created, %" PRIu64 " failed, "
+             "%" PRIu64 " crash-consistent, %" PRIu64 " freeze failures, "
+             "%" PRIu64 " ended, %" PRIu64 " broken, %" PRIu64 " writes "
+             "refused\n", u64 (t, "snapshots-created"),
+             u64 (t, "snapshots-failed"),
+             u64 (t, "snapshots-crash-consistent"),
+             u64 (t, "freeze-failures"), u64 (t, "snapshots-ended"),
+             u64 (t, "snapshots-broken"), u64 (t, "writes-refused"));
+  if (t && l == NULL)
+    fprintf (fp, "last snapshot:    none\n");
+  if (l)
+    fprintf (fp, "last snapshot:    generation %" PRIu64 ", ended by %s at "
+             "%s, %s, read %s, copied %s%s%s\n", u64 (l, "generation"),
+             str (l, "ended-by"), str (l, "ended-at"),
+             str (l, "consistency"),
+             show_iec (u64 (l, "bytes-read"), a, sizeof a),
+             show_iec (u64 (l, "bytes-copied"), b, sizeof b),
+             get (l, "broken-cause") ? ", broken: " : "",
+             get (l, "broken-cause") ? str (l, "broken-cause") : "");
+}
+
 void
 show_status (FILE *fp, json_object *o)
 {
@@ -220,6 +251,7 @@ show_status (FILE *fp, json_object *o)
            several && get (o, "store-limit") ? " per disk" : "");
   fprintf (fp, "snapshot clients: %" PRIu64 "\n",
            u64 (o, "snapshot-clients"));
+  show_history (fp, o);
 }
 
 /* "rate 1.5 MiB/s, ETA 0:01:05" ("-" for what is unknown, "ETA done"

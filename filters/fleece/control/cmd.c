@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "disks.h"
 #include "fleece.h"
+#include "history.h"
 #include "progress.h"
 #include "proto.h"
 #include "quiesce.h"
@@ -157,6 +158,8 @@ gather (struct control_figures *f)
   f->store_limit = fleece_cfg.max_size;
   f->block_size = fleece_cfg.block_size;
   f->pin_max_age_ns = fleece_cfg.pin_max_age_ns;
+  history_totals (&f->totals);
+  f->has_last = history_last (&f->last);
 }
 
 static char *

@@ -5,13 +5,14 @@
  * thread started in .after_fork and joined in .cleanup.  Commands:
  * snapshot-begin, snapshot-end, status (see nbdkit-fleece-filter(1),
  * PROTOCOL).  It calls only snapshot_begin/snapshot_end/
- * snapshot_status (snapshot.h) and the stats/store getters.
+ * snapshot_status (snapshot.h) and the stats/history/store getters.
  *
  * This header is the unit's whole interface to the filter.  Inside
  * filters/fleece/control/: control.c (parameters, the socket file, the
  * thread), peer.c (peer credentials), server.c (the poll loop and
- * client buffers), cmd.c (running commands), status.c (the status
- * figures in replies), and the protocol core, proto.c and json.c
+ * client buffers), cmd.c (running commands), status.c and
+ * status-history.c (the status figures in replies), and the protocol
+ * core, proto.c and json.c
  * (parsing requests and building replies: no I/O, no state, nothing
  * of the filter), a library of its own that the fuzzer links alone.
  */

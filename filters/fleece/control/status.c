@@ -18,62 +18,7 @@
 #include <json-c/json.h>
 
 #include "status.h"
-
-/* Add key: v, where v NULL means JSON null.  0 or -1. */
-static int
-put (json_object *o, const char *key, json_object *v)
-{
-  if (json_object_object_add (o, key, v) == -1) {
-    json_object_put (v);
-    return -1;
-  }
-  return 0;
-}
-
-static json_object *
-u64 (uint64_t v)
-{
-  return json_object_new_int64 (v > INT64_MAX ? INT64_MAX : (int64_t) v);
-}
-
-/* A number printed with `decimals` decimals. */
-static json_object *
-fixed (double v, int decimals)
-{
-  char s[64];
-
-  snprintf (s, sizeof s, "%.*f", decimals, v);
-  return json_object_new_double_s (v, s);
-}
-
-static json_object *
-ms (uint64_t ns)
-{
-  return fixed (ns / 1e6, 3);
-}
-
-static json_object *
-str_or_null (const char *s)
-{
-  return s && *s ? json_object_new_string (s) : NULL;
-}
-
-struct member {
-  const char *key;
-  json_object *value;           /* NULL: JSON null */
-};
-
-static int
-put_all (json_object *o, struct member *m, size_t n)
-{
-  int r = 0;
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    if (put (o, m[i].key, m[i].value) == -1)
-      r = -1;
-  return r;
-}
+#include "status-int.h"
 
 /* bytes read over data bytes, or over the disk size until data bytes
  * are measured (progress.h); capped at 1.
@@ -272,7 +217,7 @@ control_status_fill (json_object *o, const struct control_figures *f)
   struct sums t;
 
   if (put_all (o, m, sizeof m / sizeof m[0]) == -1 ||
-      fill_disks (o, f, has) == -1)
+      fill_disks (o, f, has) == -1 || control_history_fill (o, f) == -1)
     return -1;
   if (!has)
     return fill_nulls (o);

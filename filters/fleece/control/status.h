@@ -15,11 +15,14 @@
 
 #include <json-c/json.h>
 
+#include "history.h"
 #include "snapshot.h"
 
 /* The figures behind a status reply, gathered by the caller
  * (durations in nanoseconds).  Top-level byte and block counts are
- * sums over the disks; disk[] has each disk's own.
+ * sums over the disks; disk[] has each disk's own.  The last ended
+ * snapshot's disks are disk[]'s, in the same order (the disks never
+ * change while nbdkit runs).
  */
 struct control_disk_figures {
   const char *name;             /* "" for the one disk of file= */
@@ -42,6 +45,9 @@ struct control_figures {
   uint64_t pin_max_age_ns;      /* 0: never */
   size_t ndisks;
   struct control_disk_figures disk[FLEECE_MAX_DISKS];
+  struct history_totals totals; /* since nbdkit started (history.h) */
+  bool has_last;                /* a snapshot has ended: last is it */
+  struct history_last last;
 };
 
 /* Add the status members to reply.  0, or -1 on allocation failure. */
