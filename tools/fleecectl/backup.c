@@ -117,7 +117,8 @@ failed (const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  die (EXIT_FAILED, "backup failed: %s", msg);
+  /* A terminal's SIGINT also reaches qemu-img: its failure is ours. */
+  die (EXIT_FAILED, "backup failed: %s", stop ? "interrupted" : msg);
 }
 
 /* Now, UTC, with milliseconds: 2026-12-04T16:42:07.755Z. */
