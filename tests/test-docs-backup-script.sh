@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # test-docs-backup-script.sh: the backup script of docs/deployment.md,
-# section 5, taken from the page (paths moved into $tmpdir), run against
+# section 5.1, taken from the page (paths moved into $tmpdir), run against
 # the filter over nbdkit's file plugin with its control socket and a
 # quiesce-command:
 # - a snapshot left pinned by an earlier run (generation 1, older data)
