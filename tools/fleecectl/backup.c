@@ -341,7 +341,7 @@ backup (const struct options *o)
   begin_snapshot ();
   if (plan_choose (&b.p, o, &b.c, b.have_parent ? &b.parent : NULL) == -1)
     failed ("interrupted");
-  if (!b.p.incremental && !o->json)
+  if (!b.p.incremental)
     fprintf (stderr, "fleecectl: full backup: %s\n", b.p.full_reason);
   if (bdir_begin (&b.d, b.p.incremental ? "incr" : "full", b.name,
                   sizeof b.name, b.partial, sizeof b.partial, err,
