@@ -53,13 +53,18 @@ struct backup {
 };
 
 static struct backup b;
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, begun;
 
+/* Until snapshot-begin has answered, a signal waits for the answer
+ * (bounded by --timeout): only then is it known whether this run
+ * created the snapshot and owes its end.
+ */
 static void
 on_signal (int sig)
 {
   stop = 1;
-  conn_interrupted = 1;
+  if (begun)
+    conn_interrupted = 1;
 }
 
 /* snapshot-end, in a child process: a failure there (the server is
@@ -191,6 +196,9 @@ begin_snapshot (void)
   b.snapshot_owed = json_object_get_boolean
     (json_object_object_get (rb.obj, "created"));
   die_cleanup = cleanup;
+  begun = 1;
+  if (stop)
+    failed ("interrupted");
   if (!request (&q, &b.c, "status", 2, &rs))
     failed ("interrupted");
   if (plan_snapshot (&b.p, rb.obj, rs.obj, err, sizeof err) == -1)
