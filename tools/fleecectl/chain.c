@@ -71,9 +71,13 @@ check_info (struct chain_entry *e, const char *path, const struct mdisk *d)
       (o = json_tokener_parse (out)) != NULL &&
       json_object_object_get_ex (o, "virtual-size", &vs)) {
     json_object_object_get_ex (o, "backing-filename", &bf);
-    if ((uint64_t) json_object_get_int64 (vs) != d->size)
+    /* qcow2 sizes are whole sectors: a disk of 4199304 bytes is a
+     * qcow2 of 4199424.
+     */
+    if ((uint64_t) json_object_get_int64 (vs) != (d->size + 511) / 512 * 512)
       bad (e, "%s: qemu-img info says %" PRId64 " bytes, the manifest "
-           "%" PRIu64, d->file, json_object_get_int64 (vs), d->size);
+           "%" PRIu64 " (rounded up to whole 512-byte sectors)", d->file,
+           json_object_get_int64 (vs), d->size);
     else if ((bf == NULL) != (d->backing == NULL) ||
              (bf && strcmp (json_object_get_string (bf), d->backing) != 0))
       bad (e, "%s: its backing file is %s, the manifest says %s", d->file,

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,14 @@ fsync_path (const char *path, int flags)
   return r;
 }
 
-/* Convert, compare, fsync, rename one disk. */
+/* Convert, compare, fsync, rename one disk of size bytes.  A qcow2's
+ * size is whole 512-byte sectors: a raw output is cut back to the
+ * disk's own size (the rounding's tail was never written: zero, as
+ * the compare just checked); a qcow2 output keeps it.
+ */
 static void
-restore_disk (const struct options *o, const char *top, const char *out)
+restore_disk (const struct options *o, const char *top, const char *out,
+              uint64_t size)
 {
   const char *fmt = o->format ? o->format : "raw";
   char *convert[] = { "qemu-img", "convert", "-f", "qcow2", "-O",
@@ -107,6 +113,9 @@ restore_disk (const struct options *o, const char *top, const char *out)
   if (st != 0)
     die (EXIT_FAILED, "restore failed: %s and %s %s", top, tmp_path,
          st == 1 ? "differ (qemu-img compare)" : "could not be compared");
+  if (strcmp (fmt, "raw") == 0 && truncate (tmp_path, size) == -1)
+    die (EXIT_FAILED, "restore failed: %s: truncate: %s", tmp_path,
+         strerror (errno));
   snprintf (dir, sizeof dir, "%s", out);
   if ((slash = strrchr (dir, '/')) == NULL)
     strcpy (dir, ".");
@@ -206,7 +215,7 @@ restore (const struct options *o)
     output_path (o, &c.e[i].m, &c.e[i].m.disks[k], to_dir, out, sizeof out);
     snprintf (top, sizeof top, "%s/%s/%s", c.d.path, c.e[i].name,
               c.e[i].m.disks[k].file);
-    restore_disk (o, top, out);
+    restore_disk (o, top, out, c.e[i].m.disks[k].size);
     report_disk (o, &c, i, &c.e[i].m.disks[k], out, disks);
   }
   die_cleanup = NULL;
