@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# test-backup-chain.sh: fleecectl backup, a full and five incrementals,
+# each exactly the snapshot it backed up, with cbt-dir= (64K granules):
+# - over the file plugin (one unnamed disk, 32M, sparse) and over
+#   vmdisk (vda 32M and vdb 12M, application-consistent through
+#   quiesce-command=): between points random writes, zeroes and trims;
+#   during each backup a writer on the live disks, never refused;
+# - each point pinned (begin --fresh) and read with nbdcopy as its
+#   reference; the backup adopts it (manifest generation = the pinned
+#   one) and leaves it active; manifests: kind, parent, reason, disks,
+#   files, backing; the summary line (text, --json);
+# - sizes: a full backup holds at most the snapshot's data clusters (a
+#   sparse disk stays sparse), an incremental at most the granules
+#   written since the point before, plus a fixed overhead;
+# - verify exits 0; every point restores equal to its references.
+# The reasons for a full backup are test-backup-full-reasons.sh's.
+
+source "$srcdir/functions.sh"
+source "$srcdir/fleecectl-functions.sh"
+source "$srcdir/backup-functions.sh"
+requires nbdkit --version
+
+G=65536                 # cbt-granularity= and qcow2's cluster size
+OVERHEAD=$((1 << 20))   # qcow2 header, L1, L2 and refcount clusters
+sock="$tmpdir/nbd.sock"
+ctl="$tmpdir/ctl.sock"
+pid="$tmpdir/nbdkit.pid"
+
+start ()                                # nbdkit ARGS...
+{
+  rm -f "$pid" "$sock" "$ctl"
+  start_nbdkit "$pid" "$sock" --filter="$FLEECE" "$@" control="$ctl" \
+    cbt-dir="$tmpdir/cbt" cbt-granularity=64K
+  for _ in $(seq 300); do [ -S "$ctl" ] && break; sleep 0.05; done
+}
+
+# check_size DIR NAME DISK SIZE BOUND: the qcow2 file within BOUND.
+check_size ()
+{
+  local got
+  got=$(qcow2_size "$1" "$2" "$3")
+  if [ "$got" -gt "$5" ] || [ "$5" -ge $(($4 / 2)) ]; then
+    echo "$0: FAIL: $2/$3.qcow2: $got bytes, bound $5, disk $4" >&2
+    exit 1
+  fi
+  echo "ok: $2/$3.qcow2: $got bytes <= $5 (disk $4)"
+}
+
+# point LABEL N WANT ARGS...: the guest writes, then point N into
+# $tmpdir/LABEL (backup ARGS... must exit WANT), its sizes checked.
+point ()
+{
+  local label="$1" n="$2" want="$3" d e s parent=- reason=- bound
+  shift 3
+  # shellcheck disable=SC2046
+  $WL mutate "$seed.$label.$n" "$tmpdir/log" $((n == 1 ? 24 : 8)) \
+    $(live_uris)
+  mv "$tmpdir/log" "$tmpdir/log.$n"     # the guest's writes since N-1
+  name=$(printf "%04d-%s" "$n" "$([ "$n" = 1 ] && echo full || echo incr)")
+  [ "$n" = 1 ] && reason="first backup in "
+  [ "$n" = 1 ] || parent=$(printf "%04d-%s" $((n - 1)) \
+                                  "$([ "$n" = 2 ] && echo full || echo incr)")
+  backup_point "$tmpdir/$label" "$name" "$parent" "$reason" "$want" "$@"
+  while read -r d e s; do
+    if [ "$n" = 1 ]; then
+      bound=$(( $(cat "$tmpdir/dc.$d") * G + OVERHEAD ))
+    else
+      bound=$(( $($WL granules "$tmpdir/log.$n" "$(uri "${d#-}")" $G) \
+                * G + OVERHEAD ))
+    fi
+    [ "$d" = - ] && d=disk
+    check_size "$tmpdir/$label" "$name" "$d" "$s" "$bound"
+  done < "$tmpdir/disks"
+}
+
+# chain LABEL WANT ARGS...: six points, verify, restore each.
+chain ()
+{
+  local label="$1" want="$2" n
+  shift 2
+  : > "$tmpdir/log"
+  for n in 1 2 3 4 5 6; do
+    point "$label" "$n" "$want" "$@"
+    if [[ " $* " = *" --json "* ]]; then
+      /usr/bin/python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r["name"] == sys.argv[2] and r["seconds"] > 0 and "rate" in r, r
+' "$tmpdir/bk.out" "$name"
+    else
+      grep -Eq "^backup $name: (full|incremental since [0-9]{4}-(full|incr)), .* generation $gen\$" \
+        "$tmpdir/bk.out" ||
+        { echo "$0: FAIL: summary:" >&2; cat "$tmpdir/bk.out" >&2; exit 1; }
+    fi
+  done
+  expect_exit 0 "0006-incr: ok, incremental since 0005-incr" \
+    "$FLEECECTL" verify --input "$tmpdir/$label"
+  [ "$("$FLEECECTL" verify --input "$tmpdir/$label" | grep -c ": ok, ")" = 6 ]
+  for n in 1 2 3 4 5 6; do
+    name=$(printf "%04d-%s" "$n" "$([ "$n" = 1 ] && echo full || echo incr)")
+    restore_cmp "$tmpdir/$label" "$name" "$tmpdir/ref.$label.$name"
+  done
+}
+
+truncate -s 32M "$tmpdir/file.img"
+start file "$tmpdir/file.img"
+chain file 3                            # crash-consistent: no freeze
+stop_nbdkit "$pid" TERM
+
+cat > "$tmpdir/q" <<'EOF'
+#!/bin/sh
+[ "$1" = freeze ] && echo 1
+exit 0
+EOF
+chmod +x "$tmpdir/q"
+truncate -s 32M "$tmpdir/vda.img"
+truncate -s 12M "$tmpdir/vdb.img"
+start "$VMDISK" disk=vda:"$tmpdir/vda.img" disk=vdb:"$tmpdir/vdb.img" \
+  quiesce-command="$tmpdir/q"
+chain vm 0 --json --connections 3
