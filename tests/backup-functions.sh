@@ -33,7 +33,8 @@ for d in json.load(sys.stdin)["disks"]:
     print(d["name"] or "-", d["export"], d["disk-size"])'
 }
 
-# live_uris: the URI of every live export (not a snapshot export).
+# live_uris: the URI of every live export (not a snapshot export),
+# one a line.  The tests keep them in $live after each start of nbdkit.
 live_uris ()
 {
   nbdinfo --list --json "$(uri)" | /usr/bin/python3 -c '
@@ -52,36 +53,35 @@ pin ()
   if [ "$st" != 0 ] && [ "$st" != 3 ]; then
     echo "$0: FAIL: begin exited $st: $out" >&2; exit 1
   fi
-  gen=$(/usr/bin/python3 -c 'import json, sys
-print(json.loads(sys.stdin.readline())["generation"])' <<<"$out")
+  gen=$(grep -o '"generation":[0-9]*' <<<"$out" | head -n1 | cut -d: -f2)
 }
 
 # unpin: the pinned generation $gen must still be active (a backup that
 # adopted it must not have ended it); end it.
 unpin ()
 {
-  local g
-  g=$("$FLEECECTL" -s "$ctl" status --json | /usr/bin/python3 -c '
-import json, sys
-r = json.load(sys.stdin); print(r["generation"] if r["state"] == "active" else "none")')
-  if [ "$g" != "$gen" ]; then
-    echo "$0: FAIL: pinned generation $gen: the active snapshot is $g" >&2
-    echo "(a backup ended a snapshot it had adopted)" >&2
+  local r
+  r=$("$FLEECECTL" -s "$ctl" status --json)
+  if ! grep -q '"state":"active"' <<<"$r" ||
+     [ "$(grep -o '"generation":[0-9]*' <<<"$r" | head -n1)" != "\"generation\":$gen" ]; then
+    echo "$0: FAIL: pinned generation $gen is no longer active:" >&2
+    echo "$r (a backup ended a snapshot it had adopted)" >&2
     exit 1
   fi
   "$FLEECECTL" -s "$ctl" end > /dev/null
 }
 
-# read_refs PREFIX: each snapshot export into PREFIX.NAME ("disk" for
-# the unnamed disk).
+# read_refs PREFIX DISKS: each snapshot export listed in the file
+# DISKS (as disks prints them) into PREFIX.NAME ("disk" for the
+# unnamed disk).
 read_refs ()
 {
   local n e s
-  disks | while read -r n e s; do
+  while read -r n e s; do
     [ "$n" = - ] && n=disk
     rm -f "$1.$n"
     nbdcopy "$(uri "$e")" "$1.$n"
-  done
+  done < "$2"
 }
 
 # start_writer LOG: the guest writes to every live disk until
@@ -90,8 +90,8 @@ start_writer ()
 {
   rm -f "$tmpdir/stop"
   _writers=$((_writers + 1))
-  # shellcheck disable=SC2046
-  $WL writer "$seed.w$_writers" "$1" "$tmpdir/stop" $(live_uris) &
+  # shellcheck disable=SC2086
+  $WL writer "$seed.w$_writers" "$1" "$tmpdir/stop" ${live:?} &
   writer_pid=$!
   cleanup_pid "$writer_pid"
 }
@@ -156,8 +156,8 @@ backup_point ()
   shift 5
   [[ "$name" = *-full ]] && kind=full
   pin
-  read_refs "$tmpdir/ref.${dir##*/}.$name"
   disks > "$tmpdir/disks"
+  read_refs "$tmpdir/ref.${dir##*/}.$name" "$tmpdir/disks"
   while read -r d e s; do
     [ "$kind" = full ] && $WL data-clusters "$(uri "$e")" "$G" > "$tmpdir/dc.$d"
     list+="${list:+,}${d#-}:$s"

@@ -13,8 +13,8 @@
 #                                runs), until the file STOP exists;
 #                                any error fails: a guest write is
 #                                never refused (prints the count)
-#   granules LOG URI G           how many G-byte granules of URI the
-#                                writes in LOG touched
+#   granules LOG G URI...        how many G-byte granules of each URI
+#                                the writes in LOG touched, one a line
 #   data-clusters URI G          G-byte clusters of URI (a snapshot
 #                                export) that hold data by block
 #                                status: a full backup's bound
@@ -110,15 +110,16 @@ def writer(seed, logname, stop, uris):
     print("writer (seed %s): %d writes, none refused" % (seed, done))
 
 
-def granules(logname, uri, g):
+def granules(logname, g, uris):
     g = int(g)
-    touched = set()
+    touched = {u: set() for u in uris}
     for line in open(logname):
         u, off, n = line.split()
-        if u == uri:
+        if u in touched:
             off, n = int(off), int(n)
-            touched.update(range(off // g, (off + n - 1) // g + 1))
-    print(len(touched))
+            touched[u].update(range(off // g, (off + n - 1) // g + 1))
+    for u in uris:
+        print(len(touched[u]))
 
 
 def data_clusters(uri, g):
@@ -191,7 +192,7 @@ def main():
     elif cmd == "writer":
         writer(args[0], args[1], args[2], args[3:])
     elif cmd == "granules":
-        granules(*args)
+        granules(args[0], args[1], args[2:])
     elif cmd == "data-clusters":
         data_clusters(*args)
     elif cmd == "manifest":

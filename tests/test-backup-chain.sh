@@ -33,6 +33,7 @@ start ()                                # nbdkit ARGS...
   start_nbdkit "$pid" "$sock" --filter="$FLEECE" "$@" control="$ctl" \
     cbt-dir="$tmpdir/cbt" cbt-granularity=64K
   for _ in $(seq 300); do [ -S "$ctl" ] && break; sleep 0.05; done
+  live=$(live_uris)
 }
 
 # check_size DIR NAME DISK SIZE BOUND: the qcow2 file within BOUND.
@@ -51,23 +52,25 @@ check_size ()
 # $tmpdir/LABEL (backup ARGS... must exit WANT), its sizes checked.
 point ()
 {
-  local label="$1" n="$2" want="$3" d e s parent=- reason=- bound
+  local label="$1" n="$2" want="$3" d e s parent=- reason=- bound i=0
+  local gr=()
   shift 3
-  # shellcheck disable=SC2046
-  $WL mutate "$seed.$label.$n" "$tmpdir/log" $((n == 1 ? 24 : 8)) \
-    $(live_uris)
+  # shellcheck disable=SC2086
+  $WL mutate "$seed.$label.$n" "$tmpdir/log" $((n == 1 ? 24 : 8)) $live
   mv "$tmpdir/log" "$tmpdir/log.$n"     # the guest's writes since N-1
   name=$(printf "%04d-%s" "$n" "$([ "$n" = 1 ] && echo full || echo incr)")
   [ "$n" = 1 ] && reason="first backup in "
   [ "$n" = 1 ] || parent=$(printf "%04d-%s" $((n - 1)) \
                                   "$([ "$n" = 2 ] && echo full || echo incr)")
   backup_point "$tmpdir/$label" "$name" "$parent" "$reason" "$want" "$@"
+  # shellcheck disable=SC2046
+  [ "$n" = 1 ] || mapfile -t gr < <($WL granules "$tmpdir/log.$n" $G \
+    $(while read -r d e s; do uri "${d#-}"; done < "$tmpdir/disks"))
   while read -r d e s; do
     if [ "$n" = 1 ]; then
       bound=$(( $(cat "$tmpdir/dc.$d") * G + OVERHEAD ))
     else
-      bound=$(( $($WL granules "$tmpdir/log.$n" "$(uri "${d#-}")" $G) \
-                * G + OVERHEAD ))
+      bound=$(( gr[i++] * G + OVERHEAD ))
     fi
     [ "$d" = - ] && d=disk
     check_size "$tmpdir/$label" "$name" "$d" "$s" "$bound"

@@ -32,6 +32,7 @@ start ()                                # [cbt-dir=...]
   start_nbdkit "$pid" "$sock" --filter="$FLEECE" \
     file "$tmpdir/disk.img" control="$ctl" "$@"
   for _ in $(seq 300); do [ -S "$ctl" ] && break; sleep 0.05; done
+  live=$(live_uris)
 }
 
 # point DIR NAME PARENT REASON [ARGS...]: the guest writes, then a
