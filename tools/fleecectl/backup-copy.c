@@ -310,8 +310,10 @@ copy_run (struct copy *c, void (*tick) (void *, uint64_t), void *arg)
   for (i = 0; w && i < c->connections; i++)
     close_worker (&w[i]);
   free (w);
-  if (*c->stop && !c->failed)
-    fail (c, c->next_offset, "interrupted");
+  if (*c->stop && !c->failed) {
+    snprintf (c->error, sizeof c->error, "interrupted");
+    c->failed = true;
+  }
   pthread_mutex_destroy (&c->lock);
   return c->failed ? -1 : 0;
 }

@@ -17,6 +17,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,20 +74,24 @@ end_snapshot (void)
   struct options q = *b.o;
   struct reply r;
   pid_t pid;
+  int st = -1;
 
   fflush (stdout);
   fflush (stderr);
   if ((pid = fork ()) == 0) {
+    if (freopen ("/dev/null", "w", stderr) == NULL)
+      _exit (1);
     conn_interrupted = 0;
     q.json = false;
     conn_open (&c, b.o->socket, b.o->timeout);
-    if (request_try (&q, &c, "snapshot-end", 9, 0, &r) == 0)
-      fprintf (stderr, "fleecectl: warning: ending the snapshot: %s\n",
-               r.line);
-    _exit (0);
+    _exit (request_try (&q, &c, "snapshot-end", 9, 0, &r) == 1 ? 0 : 1);
   }
   if (pid > 0)
-    waitpid (pid, NULL, 0);
+    waitpid (pid, &st, 0);
+  if (st != 0)
+    fprintf (stderr, "fleecectl: warning: could not end snapshot generation "
+             "%" PRId64 " (the server gone?): if it is still active, end it "
+             "with fleecectl end\n", b.p.generation);
 }
 
 /* The single cleanup path (die_cleanup). */
