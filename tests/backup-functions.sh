@@ -124,7 +124,7 @@ backup ()
 # every disk must equal its reference PREFIX.NAME byte for byte.
 restore_cmp ()
 {
-  local out="$tmpdir/restored" n e s f
+  local out="$tmpdir/restored" n f r
   rm -rf "$out"
   "$FLEECECTL" restore --input "$1" --at "$2" --output "$out" \
     > "$tmpdir/rs.out" ||
@@ -133,7 +133,10 @@ restore_cmp ()
     { echo "$0: FAIL: restore said:" >&2; cat "$tmpdir/rs.out" >&2; exit 1; }
   for f in "$3".*; do
     n=${f##*.}
-    if [ -d "$out" ]; then cmp "$f" "$out/$n.raw"; else cmp "$f" "$out"; fi
+    if [ -d "$out" ]; then r="$out/$n.raw"; else r="$out"; fi
+    cmp "$f" "$r" ||
+      { echo "$0: FAIL: $2: disk $n restored differs from its reference" >&2
+        exit 1; }
   done
   echo "ok: $2 restores equal to its references ($(ls "$3".* | wc -l) disks)"
 }

@@ -13,7 +13,10 @@
 # - sizes: a full backup holds at most the snapshot's data clusters (a
 #   sparse disk stays sparse), an incremental at most the granules
 #   written since the point before, plus a fixed overhead;
-# - verify exits 0; every point restores equal to its references.
+# - verify exits 0; every point restores equal to its references;
+# - a byte flipped in 0003-incr: verify fails it and every backup above
+#   it (exit 7), restore --at 0005-incr refuses (exit 7, no output),
+#   0002-incr still restores.
 # The reasons for a full backup are test-backup-full-reasons.sh's.
 
 source "$srcdir/functions.sh"
@@ -110,6 +113,26 @@ truncate -s 32M "$tmpdir/file.img"
 start file "$tmpdir/file.img"
 chain file 3                            # crash-consistent: no freeze
 stop_nbdkit "$pid" TERM
+
+# One flipped byte in the middle of the chain: verify fails it and the
+# backups that depend on it; restore refuses them; earlier points stay.
+f="$tmpdir/file/0003-incr/disk.qcow2"
+b=$(od -An -tu1 -j $(( $(stat -c %s "$f") - 1 )) -N1 "$f")
+printf "\\$(printf %o $(( (b + 1) % 256 )))" |
+  dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") - 1 )) conv=notrunc status=none
+expect_exit 7 "^0003-incr: FAILED: disk.qcow2: sha256 differs" \
+  "$FLEECECTL" verify --input "$tmpdir/file"
+"$FLEECECTL" verify --input "$tmpdir/file" > "$tmpdir/verify.out" || true
+for b in 0004-incr 0005-incr 0006-incr; do
+  grep -q "^$b: FAILED" "$tmpdir/verify.out" ||
+    { echo "$0: FAIL: verify passed $b over a broken parent:" >&2
+      cat "$tmpdir/verify.out" >&2; exit 1; }
+done
+echo "ok: verify fails 0003-incr and every backup above it"
+expect_exit 7 "0003-incr" "$FLEECECTL" restore --input "$tmpdir/file" \
+  --at 0005-incr --output "$tmpdir/bad.raw"
+[ ! -e "$tmpdir/bad.raw" ] && [ ! -e "$tmpdir/bad.raw.tmp" ]
+restore_cmp "$tmpdir/file" 0002-incr "$tmpdir/ref.file.0002-incr"
 
 cat > "$tmpdir/q" <<'EOF'
 #!/bin/sh
