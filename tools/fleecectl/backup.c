@@ -117,7 +117,8 @@ failed (const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  die (EXIT_FAILED, "backup failed: %s", msg);
+  /* A terminal's SIGINT also reaches qemu-img: its failure is ours. */
+  die (EXIT_FAILED, "backup failed: %s", stop ? "interrupted" : msg);
 }
 
 /* Now, UTC, with milliseconds: 2026-12-04T16:42:07.755Z. */
@@ -340,7 +341,7 @@ backup (const struct options *o)
   begin_snapshot ();
   if (plan_choose (&b.p, o, &b.c, b.have_parent ? &b.parent : NULL) == -1)
     failed ("interrupted");
-  if (!b.p.incremental && !o->json)
+  if (!b.p.incremental)
     fprintf (stderr, "fleecectl: full backup: %s\n", b.p.full_reason);
   if (bdir_begin (&b.d, b.p.incremental ? "incr" : "full", b.name,
                   sizeof b.name, b.partial, sizeof b.partial, err,
