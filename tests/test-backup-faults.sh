@@ -8,7 +8,8 @@
 #     the snapshot it created;
 # (d) fleecectl backup killed (SIGKILL): its partial dir stays (its
 #     qemu-nbd exits with its last client), verify reports it and exits
-#     0, the next backup removes it and says so;
+#     0, the next backup (unpinned) removes it and ends the snapshot the
+#     killed run left pinned, saying so (never backs up that instant);
 # (c) DIR on a small tmpfs, full during an incremental (the next
 #     backup after the tmpfs is enlarged).
 # (a)-(c): exit status 7 naming the cause (and for (a), (c) the disk and
@@ -166,6 +167,7 @@ good_point "$dir" 0004-incr 0003-incr
 mutate 24
 start_writer "$tmpdir/log"
 slow_backup "$dir"
+dead=$("$FLEECECTL" -s "$ctl" status --json | grep -o '"taken-at":"[^"]*"')
 kill -KILL "$bk_pid"
 wait "$bk_pid" || true
 forget_pid "$bk_pid"
@@ -181,12 +183,27 @@ done
 orphan=$(pgrep -af "qemu-nbd.*$dir/$partial" || true)
 [ -z "$orphan" ] || { echo "$0: FAIL: SIGKILL: qemu-nbd left: $orphan" >&2; exit 1; }
 expect_exit 0 "$partial" "$FLEECECTL" verify --input "$dir"
-good_point "$dir" 0005-incr 0004-incr
-grep -q "incomplete backup $partial left by an interrupted run: removed" \
-  "$tmpdir/bk.err" ||
-  { echo "$0: FAIL: SIGKILL: the next backup said:" >&2
-    cat "$tmpdir/bk.err" >&2; exit 1; }
-echo "ok: SIGKILL: the next backup removed $partial and said so"
+# The next backup, as a scheduled one runs (no pin, no --fresh): it
+# removes the partial dir and ends the snapshot the killed run left
+# pinned, rather than back up that old instant (and every later
+# backup the same one, until the pin expires).
+$WL fill "$seed.d" "$tmpdir/log" 1 "$(uri)"
+backup 3 --output "$dir"
+for m in "incomplete backup $partial left by an interrupted run: removed" \
+         "created by the interrupted run $partial"; do
+  grep -q "$m" "$tmpdir/bk.err" ||
+    { echo "$0: FAIL: SIGKILL: the next backup did not say '$m':" >&2
+      cat "$tmpdir/bk.err" >&2; exit 1; }
+done
+if grep -q "$dead" "$dir/0005-incr/manifest.json" ||
+   "$FLEECECTL" -s "$ctl" status --json | grep -q '"state":"active"'; then
+  echo "$0: FAIL: SIGKILL: the next backup adopted the killed run's" \
+       "snapshot ($dead)" >&2
+  exit 1
+fi
+echo "ok: SIGKILL: the next backup removed $partial, ended its snapshot"
+good="$good 0005-incr"
+good_point "$dir" 0006-incr 0005-incr
 no_leftovers "after SIGKILL" "$dir"
 
 # (c) DIR on a full tmpfs: room for 4 MiB more after the full.
