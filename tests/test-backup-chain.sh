@@ -3,7 +3,7 @@
 # test-backup-chain.sh: fleecectl backup, a full and five incrementals,
 # each exactly the snapshot it backed up, with cbt-dir= (64K granules):
 # - over the file plugin (one unnamed disk, 32M, sparse) and over
-#   vmdisk (vda 32M and vdb 12M, application-consistent through
+#   vmdisk (vda 32M and vdb 16M, application-consistent through
 #   quiesce-command=): between points random writes, zeroes and trims;
 #   during each backup a writer on the live disks, never refused;
 # - each point pinned (begin --fresh) and read with nbdcopy as its
@@ -141,7 +141,7 @@ exit 0
 EOF
 chmod +x "$tmpdir/q"
 truncate -s 32M "$tmpdir/vda.img"
-truncate -s 12M "$tmpdir/vdb.img"
+truncate -s 16M "$tmpdir/vdb.img"
 start "$VMDISK" disk=vda:"$tmpdir/vda.img" disk=vdb:"$tmpdir/vdb.img" \
   quiesce-command="$tmpdir/q"
 chain vm 0 --json --connections 3
