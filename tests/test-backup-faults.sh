@@ -32,7 +32,8 @@ pid="$tmpdir/nbdkit.pid"
 dir="$tmpdir/bk"
 small="$tmpdir/small"
 mkdir "$small"
-mount -t tmpfs -o size=64M tmpfs "$small"
+mount -t tmpfs -o size=64M tmpfs "$small" ||
+  { echo "$0: FAIL: (c) mounts a tmpfs: run the tests as root" >&2; exit 1; }
 trap 'st=$?; umount -l "$small" || true; _cleanup "$st"' EXIT
 truncate -s 32M "$tmpdir/disk.img"
 
