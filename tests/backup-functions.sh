@@ -85,15 +85,23 @@ read_refs ()
 }
 
 # start_writer LOG: the guest writes to every live disk until
-# stop_writer; its writes are logged in LOG.
+# stop_writer (returning once it has written); its writes are logged
+# in LOG.
 start_writer ()
 {
-  rm -f "$tmpdir/stop"
+  rm -f "$tmpdir/stop" "$tmpdir/stop.ready"
   _writers=$((_writers + 1))
   # shellcheck disable=SC2086
   $WL writer "$seed.w$_writers" "$1" "$tmpdir/stop" ${live:?} &
   writer_pid=$!
   cleanup_pid "$writer_pid"
+  for _ in $(seq 400); do               # writing before the backup begins
+    [ -e "$tmpdir/stop.ready" ] && return 0
+    kill -0 "$writer_pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  echo "$0: FAIL: the guest writer did not start writing" >&2
+  exit 1
 }
 
 # stop_writer: it must have finished without a refused write.

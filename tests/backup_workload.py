@@ -10,7 +10,8 @@
 #                                the disks, within the MiB in the middle
 #                                of each (a guest's journal: a bounded
 #                                number of granules, however long it
-#                                runs), until the file STOP exists;
+#                                runs), until the file STOP exists
+#                                (STOP.ready once it has written);
 #                                any error fails: a guest write is
 #                                never refused (prints the count)
 #   granules LOG G URI...        how many G-byte granules of each URI
@@ -101,6 +102,8 @@ def writer(seed, logname, stop, uris):
                 one_op(rnd, h, uri, log, ("write",), 16 << 10,
                        (h.get_size() // 2, 1 << 20))
                 done += 1
+                if done == 1:
+                    open(stop + ".ready", "w").close()
                 time.sleep(0.02)
             for h, _ in hs:
                 h.flush()
