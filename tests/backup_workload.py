@@ -25,7 +25,8 @@
 #                                null), generation GEN ("-": any), a full-reason
 #                                matching the regex REASON ("-": null),
 #                                DISKS "name:size,..." and consistent
-#                                files and backing; prints it
+#                                files and backing, no other file in
+#                                DIR/NAME; prints it
 # LOG gets one line per guest write: "URI OFFSET LENGTH".  SEED makes
 # the run repeatable: each command prints it.
 import json
@@ -178,6 +179,10 @@ def manifest(d, name, kind, parent, gen, reason, disks):
             ("%s file-size" % f, x["file-size"] == st.st_size),
             ("%s sha256" % f, re.fullmatch("[0-9a-f]{64}", x["sha256"])),
         ]
+    files = sorted(os.listdir(os.path.join(d, name)))
+    want_files = sorted(["manifest.json"] + [(x["name"] or "disk") + ".qcow2"
+                                             for x in m["disks"]])
+    checks.append(("files %r" % files, files == want_files))
     bad = [what for what, good in checks if not good]
     if bad:
         fail("%s/manifest.json: wrong %s:\n%s"

@@ -203,6 +203,7 @@ if grep -q "$dead" "$dir/0005-incr/manifest.json" ||
   exit 1
 fi
 echo "ok: SIGKILL: the next backup removed $partial, ended its snapshot"
+$WL manifest "$dir" 0005-incr incremental 0004-incr - - ":$((32 << 20))"
 good="$good 0005-incr"
 good_point "$dir" 0006-incr 0005-incr
 no_leftovers "after SIGKILL" "$dir"

@@ -187,6 +187,15 @@ bdir_note_snapshot (const char *partial, const char *id)
   }
 }
 
+void
+bdir_forget_snapshot (const char *partial)
+{
+  char path[4096 + 16];
+
+  snprintf (path, sizeof path, "%s/snapshot", partial);
+  unlink (path);
+}
+
 /* The snapshot id partial/snapshot records, into d. */
 static void
 read_stale (struct bdir *d, const char *partial, const char *name)

@@ -59,6 +59,9 @@ extern int bdir_begin (struct bdir *d, const char *kind, char *name,
  */
 extern void bdir_note_snapshot (const char *partial, const char *id);
 
+/* Remove that record, before partial becomes a complete backup. */
+extern void bdir_forget_snapshot (const char *partial);
+
 /* fsync partial, rename it to DIR/name, fsync DIR.  0, or -1. */
 extern int bdir_complete (struct bdir *d, const char *partial,
                           const char *name, char *err, size_t len);

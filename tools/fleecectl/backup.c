@@ -300,6 +300,7 @@ complete (void)
   b.m.finished_at = utc_now ();
   if (manifest_write (b.partial, &b.m) == -1)
     failed ("%s/manifest.json: %s", b.partial, strerror (errno));
+  bdir_forget_snapshot (b.partial);
   if (bdir_complete (&b.d, b.partial, b.name, err, sizeof err) == -1)
     failed ("%s", err);
   b.partial_made = false;
