@@ -174,6 +174,48 @@ bdir_remove_tree (const char *path)
   nftw (path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void
+bdir_note_snapshot (const char *partial, const char *id)
+{
+  char path[4096 + 16];
+  FILE *fp;
+
+  snprintf (path, sizeof path, "%s/snapshot", partial);
+  if ((fp = fopen (path, "w")) != NULL) {
+    fprintf (fp, "%s\n", id);
+    fclose (fp);
+  }
+}
+
+void
+bdir_forget_snapshot (const char *partial)
+{
+  char path[4096 + 16];
+
+  snprintf (path, sizeof path, "%s/snapshot", partial);
+  unlink (path);
+}
+
+/* The snapshot id partial/snapshot records, into d. */
+static void
+read_stale (struct bdir *d, const char *partial, const char *name)
+{
+  char path[4096 + 16], id[256];
+  FILE *fp;
+
+  snprintf (path, sizeof path, "%s/snapshot", partial);
+  if ((fp = fopen (path, "r")) == NULL)
+    return;
+  if (fgets (id, sizeof id, fp) != NULL) {
+    id[strcspn (id, "\n")] = '\0';
+    free (d->stale_snapshot);
+    free (d->stale_partial);
+    d->stale_snapshot = strdup (id);
+    d->stale_partial = strdup (name);
+  }
+  fclose (fp);
+}
+
 int
 bdir_remove_partials (struct bdir *d, char *err, size_t len)
 {
@@ -182,6 +224,7 @@ bdir_remove_partials (struct bdir *d, char *err, size_t len)
 
   for (i = 0; i < d->npartial; i++) {
     snprintf (path, sizeof path, "%s/%s", d->path, d->partials[i]);
+    read_stale (d, path, d->partials[i]);
     bdir_remove_tree (path);
     if (access (path, F_OK) == 0) {
       snprintf (err, len, "cannot remove the incomplete backup %s: remove "
@@ -244,6 +287,9 @@ bdir_close (struct bdir *d)
     free (d->partials[i]);
   free (d->names);
   free (d->partials);
+  free (d->stale_snapshot);
+  free (d->stale_partial);
+  d->stale_snapshot = d->stale_partial = NULL;
   if (d->lock_fd != -1)
     close (d->lock_fd);
   free (d->path);

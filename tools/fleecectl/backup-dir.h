@@ -25,6 +25,11 @@ struct bdir {
   size_t npartial;
   char **partials;              /* partial directories' names */
   unsigned long last;           /* highest sequence of a complete backup */
+  /* Set by bdir_remove_partials: the snapshot a crashed run created
+   * and recorded in its partial directory (bdir_note_snapshot), and
+   * that directory's name; else NULL.
+   */
+  char *stale_snapshot, *stale_partial;
 };
 
 /* Open DIR (created, mode 0700, if create), lock it if lock, and list
@@ -36,7 +41,8 @@ extern int bdir_open (struct bdir *d, const char *path, bool create,
 
 /* Remove the partial directories (a locked DIR only), printing
  * "incomplete backup NAME left by an interrupted run: removed" for
- * each on stderr.  0, or -1 with err.
+ * each on stderr, after reading the snapshot one recorded (see
+ * stale_snapshot).  0, or -1 with err.
  */
 extern int bdir_remove_partials (struct bdir *d, char *err, size_t len);
 
@@ -46,6 +52,15 @@ extern int bdir_remove_partials (struct bdir *d, char *err, size_t len);
 extern int bdir_begin (struct bdir *d, const char *kind, char *name,
                        size_t namelen, char *partial, size_t partlen,
                        char *err, size_t len);
+
+/* Record in partial (as partial/snapshot) that this run created the
+ * snapshot named by id ("GENERATION TAKEN-AT"): if the run is killed,
+ * the next one knows whose snapshot is still pinned.  Best effort.
+ */
+extern void bdir_note_snapshot (const char *partial, const char *id);
+
+/* Remove that record, before partial becomes a complete backup. */
+extern void bdir_forget_snapshot (const char *partial);
 
 /* fsync partial, rename it to DIR/name, fsync DIR.  0, or -1. */
 extern int bdir_complete (struct bdir *d, const char *partial,

@@ -181,17 +181,24 @@ open_dir (void)
   b.have_parent = true;
 }
 
-/* snapshot-begin and status, into the plan. */
+/* "GENERATION TAKEN-AT": names the planned snapshot in the partial
+ * directory (bdir_note_snapshot).
+ */
 static void
-begin_snapshot (void)
+snapshot_id (char *id, size_t len)
 {
-  struct options q = *b.o;
+  snprintf (id, len, "%" PRId64 " %s", b.p.generation,
+            b.p.taken_at ? b.p.taken_at : "-");
+}
+
+/* snapshot-begin (with q's options) and status, into the plan. */
+static void
+begin_once (struct options *q)
+{
   struct reply rb, rs;
   char err[512];
 
-  q.json = false;
-  conn_open (&b.c, b.o->socket, b.o->timeout);
-  if (!request (&q, &b.c, "snapshot-begin", 1, &rb))
+  if (!request (q, &b.c, "snapshot-begin", 1, &rb))
     die (EXIT_FAILED, "interrupted");
   b.snapshot_owed = json_object_get_boolean
     (json_object_object_get (rb.obj, "created"));
@@ -199,12 +206,37 @@ begin_snapshot (void)
   begun = 1;
   if (stop)
     failed ("interrupted");
-  if (!request (&q, &b.c, "status", 2, &rs))
+  if (!request (q, &b.c, "status", 2, &rs))
     failed ("interrupted");
   if (plan_snapshot (&b.p, rb.obj, rs.obj, err, sizeof err) == -1)
     failed ("%s", err);
   reply_free (&rb);
   reply_free (&rs);
+}
+
+/* Begin; a snapshot adopted that a killed run of ours created (its
+ * partial directory said so) is ended and a new one begun: backing up
+ * that old instant again and again is never what the schedule meant.
+ */
+static void
+begin_snapshot (void)
+{
+  struct options q = *b.o;
+  char id[128];
+
+  q.json = false;
+  conn_open (&b.c, b.o->socket, b.o->timeout);
+  begin_once (&q);
+  snapshot_id (id, sizeof id);
+  if (b.snapshot_owed || b.d.stale_snapshot == NULL ||
+      strcmp (id, b.d.stale_snapshot) != 0)
+    return;
+  fprintf (stderr, "fleecectl: snapshot generation %" PRId64 " was created "
+           "by the interrupted run %s and left pinned: ending it, taking a "
+           "new one\n", b.p.generation, b.d.stale_partial);
+  plan_free (&b.p);
+  q.fresh = true;
+  begin_once (&q);
 }
 
 static char *
@@ -268,6 +300,7 @@ complete (void)
   b.m.finished_at = utc_now ();
   if (manifest_write (b.partial, &b.m) == -1)
     failed ("%s/manifest.json: %s", b.partial, strerror (errno));
+  bdir_forget_snapshot (b.partial);
   if (bdir_complete (&b.d, b.partial, b.name, err, sizeof err) == -1)
     failed ("%s", err);
   b.partial_made = false;
@@ -299,6 +332,10 @@ backup (const struct options *o)
                   sizeof err) == -1)
     failed ("%s", err);
   b.partial_made = true;
+  if (b.snapshot_owed) {
+    snapshot_id (err, sizeof err);
+    bdir_note_snapshot (b.partial, err);
+  }
   fill_manifest (started_at);
   for (i = 0; i < b.p.ndisks; i++)
     total += b.p.disks[i].total;
