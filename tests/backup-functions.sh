@@ -15,6 +15,7 @@
 requires nbdcopy --version
 requires nbdinfo --version
 requires qemu-img --version
+requires jq --version
 requires /usr/bin/python3 -c 'import nbd'
 WL="/usr/bin/python3 $srcdir/backup_workload.py"
 seed="${FLEECE_TEST_SEED:-$(date +%s)}"
@@ -53,7 +54,7 @@ pin ()
   if [ "$st" != 0 ] && [ "$st" != 3 ]; then
     echo "$0: FAIL: begin exited $st: $out" >&2; exit 1
   fi
-  gen=$(grep -o '"generation":[0-9]*' <<<"$out" | head -n1 | cut -d: -f2)
+  gen=$(jq -r .generation <<<"$out")
 }
 
 # unpin: the pinned generation $gen must still be active (a backup that
@@ -62,8 +63,7 @@ unpin ()
 {
   local r
   r=$("$FLEECECTL" -s "$ctl" status --json)
-  if ! grep -q '"state":"active"' <<<"$r" ||
-     [ "$(grep -o '"generation":[0-9]*' <<<"$r" | head -n1)" != "\"generation\":$gen" ]; then
+  if [ "$(jq -r '"\(.state) \(.generation)"' <<<"$r")" != "active $gen" ]; then
     echo "$0: FAIL: pinned generation $gen is no longer active:" >&2
     echo "$r (a backup ended a snapshot it had adopted)" >&2
     exit 1
