@@ -10,6 +10,7 @@ packages=(
   gcc
   libjson-c-dev
   libnbd-dev
+  nettle-dev
   libnbd-bin
   libtool
   libvirt-dev

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* fleecectl: begin, end and watch nbdkit-fleece snapshots, and list
  * what changed since a checkpoint (changes.c), through the
- * filter's control socket (nbdkit-fleece-filter(1), PROTOCOL).
+ * filter's control socket (nbdkit-fleece-filter(1), PROTOCOL); back
+ * up a VM, verify and restore its backups (backup.h).
  *
  * One connection (conn.c), one request line per command, one reply
  * line each (request.c); status --watch sends a status request every
@@ -15,8 +16,11 @@
  * timeout); 3 begin succeeded but the snapshot is crash-consistent;
  * 4 status: the snapshot is broken; 5 permission denied, by the
  * socket's file mode or by the server's credential check; 6 changes:
- * full-backup-required.  3 and 4
+ * full-backup-required; 7 backup, restore or verify failed.  3 and 4
  * come with one line on standard error saying why.
+ *
+ * backup, restore and verify (backup.h) manage a directory of backups
+ * of one VM.
  */
 #include <config.h>
 
@@ -26,6 +30,7 @@
 
 #include <json-c/json.h>
 
+#include "backup.h"
 #include "changes.h"
 #include "conn.h"
 #include "options.h"
@@ -104,6 +109,12 @@ main (int argc, char **argv)
   int st;
 
   parse_args (argc, argv, &o);
+  if (strcmp (o.command, "backup") == 0)
+    return backup (&o);
+  if (strcmp (o.command, "verify") == 0)
+    return verify (&o);
+  if (strcmp (o.command, "restore") == 0)
+    return restore (&o);
   conn_open (&c, o.socket, o.timeout);
   if (strcmp (o.command, "changes") == 0)
     st = changes (&o, &c);

@@ -29,19 +29,30 @@ usage (FILE *fp)
            " [--interval SECS]\n"
            "                                          [--count N]]\n"
            "       fleecectl --socket PATH changes --since ID [--disk NAME]\n"
+           "       fleecectl --socket PATH backup --uri URI --output DIR"
+           " [--full] [--fresh]\n"
+           "                 [--quiesce auto|require|off]"
+           " [--connections N]\n"
+           "       fleecectl restore --input DIR [--at BACKUP]"
+           " --output PATH [--format raw|qcow2]\n"
+           "       fleecectl verify --input DIR\n"
            "       fleecectl --version\n"
            "options: --json prints the server's replies as JSON lines;\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
            "\n  3 begin: crash-consistent, 4 status: broken,"
-           " 5 permission denied,\n  6 changes: full backup required.\n"
+           " 5 permission denied,\n  6 changes: full backup required,"
+           " 7 backup, restore or verify failed.\n"
            "See fleecectl(1).\n", DEFAULT_TIMEOUT);
 }
+
+void (*die_cleanup) (void);
 
 void
 die (int status, const char *fmt, ...)
 {
+  void (*cleanup) (void) = die_cleanup;
   va_list ap;
 
   fprintf (stderr, "fleecectl: ");
@@ -49,6 +60,9 @@ die (int status, const char *fmt, ...)
   vfprintf (stderr, fmt, ap);
   va_end (ap);
   fprintf (stderr, "\n");
+  die_cleanup = NULL;
+  if (cleanup)
+    cleanup ();
   exit (status);
 }
 
@@ -92,41 +106,107 @@ parse_duration (const char *opt, const char *s)
        "such as 30s, 500ms, 2m, or 0 for no limit", opt, s);
 }
 
+static bool
+is (const struct options *o, const char *cmd)
+{
+  return strcmp (o->command, cmd) == 0;
+}
+
+/* An option given to a command it does not go with. */
+static void
+only_with (bool given, const struct options *o, const char *opt,
+           const char *cmds)
+{
+  char list[64], word[32];
+  size_t i;
+
+  snprintf (list, sizeof list, " %s ", cmds);
+  snprintf (word, sizeof word, " %s ", o->command);
+  if (!given || strstr (list, word) != NULL)
+    return;
+  for (i = 1; list[i + 1]; i++)
+    list[i] = list[i] == ' ' ? '/' : list[i];
+  list[i] = '\0';
+  die (EXIT_USAGE, "%s %s with %s", opt,
+       strstr (opt, " and ") ? "go" : "goes", list + 1);
+}
+
+static void
+check_backup_options (struct options *o, bool socket_given, bool timeout_set)
+{
+  bool backup = is (o, "backup"), restore = is (o, "restore");
+
+  only_with (socket_given, o, "--socket", "begin end status changes backup");
+  only_with (timeout_set, o, "--timeout", "begin end status changes backup");
+  only_with (o->uri || o->full || o->connections, o,
+             "--uri, --full and --connections", "backup");
+  only_with (o->output != NULL, o, "--output", "backup restore");
+  only_with (o->input != NULL, o, "--input", "restore verify");
+  only_with (o->at || o->format, o, "--at and --format", "restore");
+  if (backup && o->uri == NULL)
+    die (EXIT_USAGE, "backup needs --uri URI, the NBD URI of the nbdkit "
+         "server (e.g. 'nbd+unix:///?socket=/run/vm1.sock')");
+  if ((backup || restore) && o->output == NULL)
+    die (EXIT_USAGE, "%s needs --output %s", o->command,
+         backup ? "DIR (the backup directory of this VM)" : "PATH");
+  if ((restore || is (o, "verify")) && o->input == NULL)
+    die (EXIT_USAGE, "%s needs --input DIR (a backup directory)",
+         o->command);
+  if (o->format && strcmp (o->format, "raw") != 0 &&
+      strcmp (o->format, "qcow2") != 0)
+    die (EXIT_USAGE, "--format %s: expected raw or qcow2", o->format);
+  if (o->connections == 0)
+    o->connections = DEFAULT_CONNECTIONS;
+}
+
 /* Check that the options fit the command. */
 static void
-check_options (struct options *o, bool interval_set, bool count_set)
+check_options (struct options *o, bool interval_set, bool count_set,
+               bool timeout_set)
 {
-  if (o->socket == NULL)
-    die (EXIT_USAGE, "--socket PATH is required (the filter's control=PATH)");
+  static const char *commands[] = {
+    "begin", "end", "status", "changes", "backup", "restore", "verify",
+  };
+  bool known = false, socket_given = o->socket != NULL;
+  size_t i;
+
   if (o->command == NULL)
-    die (EXIT_USAGE, "no command: expected begin, end, status or changes");
-  if (strcmp (o->command, "begin") != 0 && strcmp (o->command, "end") != 0 &&
-      strcmp (o->command, "status") != 0 &&
-      strcmp (o->command, "changes") != 0)
-    die (EXIT_USAGE, "unknown command '%s': expected begin, end, status or "
-         "changes", o->command);
-  if ((o->since || o->disk) && strcmp (o->command, "changes") != 0)
+    die (EXIT_USAGE, "no command: expected begin, end, status, changes, "
+         "backup, restore or verify");
+  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    known |= is (o, commands[i]);
+  if (!known)
+    die (EXIT_USAGE, "unknown command '%s': expected begin, end, status, "
+         "changes, backup, restore or verify", o->command);
+  check_backup_options (o, socket_given, timeout_set);
+  if (o->socket == NULL && !is (o, "restore") && !is (o, "verify"))
+    die (EXIT_USAGE, "--socket PATH is required (the filter's control=PATH)");
+  if ((o->since || o->disk) && !is (o, "changes"))
     die (EXIT_USAGE, "--since and --disk go with changes");
-  if (o->since == NULL && strcmp (o->command, "changes") == 0)
+  if (o->since == NULL && is (o, "changes"))
     die (EXIT_USAGE, "changes needs --since ID (a checkpoint, as begin "
          "and status show it)");
-  if (o->quiesce && strcmp (o->command, "begin") != 0)
-    die (EXIT_USAGE, "--quiesce goes with begin");
+  only_with (o->quiesce != NULL, o, "--quiesce", "begin backup");
   if (o->quiesce && strcmp (o->quiesce, "auto") != 0 &&
       strcmp (o->quiesce, "require") != 0 && strcmp (o->quiesce, "off") != 0)
     die (EXIT_USAGE, "--quiesce %s: expected auto, require or off",
          o->quiesce);
-  if (o->fresh && strcmp (o->command, "begin") != 0)
-    die (EXIT_USAGE, "--fresh goes with begin");
-  if (o->until_done && strcmp (o->command, "status") != 0)
+  only_with (o->fresh, o, "--fresh", "begin backup");
+  if (o->until_done && !is (o, "status"))
     die (EXIT_USAGE, "--until-done goes with status");
   if (o->until_done)
     o->watch = true;
-  if (o->watch && strcmp (o->command, "status") != 0)
+  if (o->watch && !is (o, "status"))
     die (EXIT_USAGE, "--watch goes with status");
   if ((interval_set || count_set) && !o->watch)
     die (EXIT_USAGE, "--interval and --count go with status --watch");
 }
+
+/* Long options without a short one. */
+enum {
+  OPT_URI = 256, OPT_OUTPUT, OPT_INPUT, OPT_AT, OPT_FORMAT, OPT_FULL,
+  OPT_CONNECTIONS,
+};
 
 void
 parse_args (int argc, char **argv, struct options *o)
@@ -143,11 +223,18 @@ parse_args (int argc, char **argv, struct options *o)
     { "timeout", required_argument, NULL, 't' },
     { "since", required_argument, NULL, 'S' },
     { "disk", required_argument, NULL, 'd' },
+    { "uri", required_argument, NULL, OPT_URI },
+    { "output", required_argument, NULL, OPT_OUTPUT },
+    { "input", required_argument, NULL, OPT_INPUT },
+    { "at", required_argument, NULL, OPT_AT },
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "full", no_argument, NULL, OPT_FULL },
+    { "connections", required_argument, NULL, OPT_CONNECTIONS },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
   };
-  bool interval_set = false, count_set = false;
+  bool interval_set = false, count_set = false, timeout_set = false;
   int c;
 
   while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:hV", longopts, NULL)) != -1) {
@@ -166,9 +253,22 @@ parse_args (int argc, char **argv, struct options *o)
       break;
     case 'f': o->fresh = true; break;
     case 'u': o->until_done = true; break;
-    case 't': o->timeout = parse_duration ("--timeout", optarg); break;
+    case 't':
+      o->timeout = parse_duration ("--timeout", optarg);
+      timeout_set = true;
+      break;
     case 'S': o->since = optarg; break;
     case 'd': o->disk = optarg; break;
+    case OPT_URI: o->uri = optarg; break;
+    case OPT_OUTPUT: o->output = optarg; break;
+    case OPT_INPUT: o->input = optarg; break;
+    case OPT_AT: o->at = optarg; break;
+    case OPT_FORMAT: o->format = optarg; break;
+    case OPT_FULL: o->full = true; break;
+    case OPT_CONNECTIONS:
+      o->connections = parse_number ("--connections", optarg, 1,
+                                     MAX_CONNECTIONS);
+      break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);
     default: usage (stderr); exit (EXIT_USAGE);
@@ -178,6 +278,6 @@ parse_args (int argc, char **argv, struct options *o)
     o->command = argv[optind++];
   if (optind < argc)
     die (EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
-  check_options (o, interval_set, count_set);
+  check_options (o, interval_set, count_set, timeout_set);
 }
 

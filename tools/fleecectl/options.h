@@ -15,6 +15,7 @@
 #define EXIT_BROKEN 4           /* status: the snapshot is broken */
 #define EXIT_PERMISSION 5       /* refused by file mode or credentials */
 #define EXIT_FULL_BACKUP 6      /* changes: full-backup-required */
+#define EXIT_FAILED 7           /* backup, restore or verify failed */
 
 /* --timeout's default, seconds.  It must exceed the longest wait of a
  * legitimate snapshot-begin with the filter's and the plugin's default
@@ -22,9 +23,21 @@
  */
 #define DEFAULT_TIMEOUT 120
 
+/* --connections: default and bounds. */
+#define DEFAULT_CONNECTIONS 4
+#define MAX_CONNECTIONS 16
+
 struct options {
   const char *socket;
-  const char *command;          /* begin, end, status or changes */
+  const char *command;          /* begin, end, status, changes, backup,
+                                 * restore or verify */
+  const char *uri;              /* backup --uri */
+  const char *output;           /* backup, restore --output */
+  const char *input;            /* restore, verify --input */
+  const char *at;               /* restore --at */
+  const char *format;           /* restore --format (default raw) */
+  bool full;                    /* backup --full */
+  int connections;              /* backup --connections */
   const char *since;            /* changes --since */
   const char *disk;             /* changes --disk */
   const char *quiesce;          /* begin --quiesce */
@@ -44,8 +57,13 @@ extern void parse_args (int argc, char **argv, struct options *o);
 /* Print the usage summary. */
 extern void usage (FILE *fp);
 
-/* Print "fleecectl: MESSAGE" on stderr and exit with status. */
+/* Print "fleecectl: MESSAGE" on stderr and exit with status.  If
+ * die_cleanup is set, it is cleared and then called before the exit
+ * (so a die inside it exits at once): a backup's removal of its
+ * partial directory on every way out.
+ */
 extern void die (int status, const char *fmt, ...)
   __attribute__ ((noreturn, format (printf, 2, 3)));
+extern void (*die_cleanup) (void);
 
 #endif /* FLEECECTL_OPTIONS_H */

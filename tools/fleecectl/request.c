@@ -45,8 +45,8 @@ make_request (const struct options *o, const char *command, long id,
 }
 
 /* An error reply: report it and exit. */
-static void __attribute__ ((noreturn))
-fail (const struct options *o, const struct reply *r)
+void
+request_fail (const struct options *o, const struct reply *r)
 {
   json_object *err = NULL, *code = NULL, *msg = NULL;
   const char *c;
@@ -71,25 +71,35 @@ request (const struct options *o, struct conn *c, const char *command,
   return request_at (o, c, command, id, 0, r);
 }
 
-bool
-request_at (const struct options *o, struct conn *c, const char *command,
-            long id, uint64_t offset, struct reply *r)
+int
+request_try (const struct options *o, struct conn *c, const char *command,
+             long id, uint64_t offset, struct reply *r)
 {
   json_object *req = make_request (o, command, id, offset), *ok = NULL;
 
+  r->obj = NULL;
   r->line = conn_exchange (c, json_object_to_json_string_ext
                            (req, JSON_C_TO_STRING_PLAIN));
   json_object_put (req);
   if (r->line == NULL)
-    return false;
+    return -1;
   r->obj = json_tokener_parse (r->line);
   if (r->obj == NULL || !json_object_is_type (r->obj, json_type_object) ||
       !json_object_object_get_ex (r->obj, "ok", &ok) ||
       !json_object_is_type (ok, json_type_boolean))
     conn_not_control (c, r->line);
-  if (!json_object_get_boolean (ok))
-    fail (o, r);
-  return true;
+  return json_object_get_boolean (ok) ? 1 : 0;
+}
+
+bool
+request_at (const struct options *o, struct conn *c, const char *command,
+            long id, uint64_t offset, struct reply *r)
+{
+  int ok = request_try (o, c, command, id, offset, r);
+
+  if (ok == 0)
+    request_fail (o, r);
+  return ok == 1;
 }
 
 void

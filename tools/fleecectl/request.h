@@ -37,6 +37,18 @@ extern bool request_at (const struct options *o, struct conn *c,
                         const char *command, long id, uint64_t offset,
                         struct reply *r);
 
+/* changes for a backup: the same as request_at, but an error reply is
+ * returned, not fatal: 1 success, 0 an error reply (its code and
+ * message in r->obj's "error"), -1 interrupted.
+ */
+extern int request_try (const struct options *o, struct conn *c,
+                        const char *command, long id, uint64_t offset,
+                        struct reply *r);
+
+/* Report the error reply r (as request does) and exit. */
+extern void request_fail (const struct options *o, const struct reply *r)
+  __attribute__ ((noreturn));
+
 /* Free what request filled. */
 extern void reply_free (struct reply *r);
 

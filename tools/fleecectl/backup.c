@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* fleecectl backup: the command (see backup.h).
+ *
+ * The order: lock DIR and clear what a crashed run left; read the
+ * parent's manifest; snapshot-begin; status (disks, taken-at); choose
+ * full or incremental (backup-plan.h); make the partial directory;
+ * per disk, create the qcow2, serve it with qemu-nbd, copy
+ * (backup-copy.h), wait for qemu-nbd, fsync, hash; write the manifest;
+ * rename the partial directory into place; snapshot-end.
+ *
+ * One cleanup path, on every way out after begin (an error, a signal,
+ * a die() anywhere): kill qemu-nbd, remove the partial directory, and
+ * end the snapshot if this run created it (on a new connection: the
+ * old one may be mid-reply).  An adopted snapshot belongs to whoever
+ * pinned it and is left alone.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "backup-copy.h"
+#include "backup-dir.h"
+#include "backup-plan.h"
+#include "backup-report.h"
+#include "backup-target.h"
+#include "conn.h"
+#include "manifest.h"
+#include "progress.h"
+#include "request.h"
+#include "sha256.h"
+#include "show.h"
+
+struct backup {
+  const struct options *o;
+  struct conn c;
+  struct bdir d;
+  struct manifest parent, m;
+  bool have_parent;
+  struct plan p;
+  char name[64], partial[4096];
+  bool partial_made, snapshot_owed;
+  struct target t;
+  struct progress pr;
+};
+
+static struct backup b;
+static volatile sig_atomic_t stop;
+
+static void
+on_signal (int sig)
+{
+  stop = 1;
+  conn_interrupted = 1;
+}
+
+/* snapshot-end, in a child process: a failure there (the server is
+ * gone) ends the child, never the caller's exit status.
+ */
+static void
+end_snapshot (void)
+{
+  struct conn c = { .fd = -1 };
+  struct options q = *b.o;
+  struct reply r;
+  pid_t pid;
+
+  fflush (stdout);
+  fflush (stderr);
+  if ((pid = fork ()) == 0) {
+    conn_interrupted = 0;
+    q.json = false;
+    conn_open (&c, b.o->socket, b.o->timeout);
+    if (request_try (&q, &c, "snapshot-end", 9, 0, &r) == 0)
+      fprintf (stderr, "fleecectl: warning: ending the snapshot: %s\n",
+               r.line);
+    _exit (0);
+  }
+  if (pid > 0)
+    waitpid (pid, NULL, 0);
+}
+
+/* The single cleanup path (die_cleanup). */
+static void
+cleanup (void)
+{
+  progress_clear (&b.pr);
+  target_kill (&b.t);
+  if (b.partial_made)
+    bdir_remove_tree (b.partial);
+  b.partial_made = false;
+  if (b.snapshot_owed)
+    end_snapshot ();
+  b.snapshot_owed = false;
+}
+
+static void __attribute__ ((noreturn, format (printf, 1, 2)))
+failed (const char *fmt, ...)
+{
+  char msg[2048];
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  die (EXIT_FAILED, "backup failed: %s", msg);
+}
+
+/* Now, UTC, with milliseconds: 2026-12-04T16:42:07.755Z. */
+static char *
+utc_now (void)
+{
+  struct timespec ts;
+  struct tm tm;
+  char buf[64];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (buf + strlen (buf), sizeof buf - strlen (buf), ".%03ldZ",
+            ts.tv_nsec / 1000000);
+  return strdup (buf);
+}
+
+/* The URI must name no export: each disk's snapshot export is chosen
+ * here.
+ */
+static void
+check_uri (const char *uri)
+{
+  const char *p = strstr (uri, "://");
+  size_t n;
+
+  if (p == NULL || strncmp (uri, "nbd", 3) != 0)
+    die (EXIT_USAGE, "--uri %s: expected an NBD URI such as "
+         "'nbd+unix:///?socket=/run/vm1.sock'", uri);
+  p = strchr (p + 3, '/');
+  n = p ? strcspn (p + 1, "?#") : 0;
+  if (n > 0)
+    die (EXIT_USAGE, "--uri %s: names the export \"%.*s\": give the server "
+         "only (e.g. 'nbd+unix:///?socket=...'); backup opens each disk's "
+         "snapshot export itself", uri, (int) n, p + 1);
+}
+
+/* A disk name as a file name: [A-Za-z0-9_-]{1,63}, "" -> "disk". */
+static char *
+file_name (const char *disk)
+{
+  char buf[128];
+  size_t n = strlen (disk);
+
+  if (n > 63 || strspn (disk, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
+                        "NOPQRSTUVWXYZ0123456789_-") != n)
+    failed ("disk name \"%s\" cannot be a file name (1 to 63 of "
+            "A-Z a-z 0-9 _ -): rename the disk in the plugin's disks", disk);
+  snprintf (buf, sizeof buf, "%s.qcow2", n ? disk : "disk");
+  return strdup (buf);
+}
+
+/* The parent's file for disk, as a backing file relative to ours. */
+static char *
+backing_of (const char *disk)
+{
+  char buf[512];
+  size_t i;
+
+  for (i = 0; i < b.parent.ndisks; i++)
+    if (strcmp (b.parent.disks[i].name, disk) == 0) {
+      snprintf (buf, sizeof buf, "../%s/%s", b.parent.name,
+                b.parent.disks[i].file);
+      return strdup (buf);
+    }
+  failed ("disk \"%s\" is not in %s", disk, b.parent.name);
+}
+
+/* Copy disk i of the plan into the partial directory. */
+static void
+copy_disk (size_t i)
+{
+  struct plan_disk *pd = &b.p.disks[i];
+  struct mdisk *md = &b.m.disks[i];
+  struct copy c = {
+    .uri = b.o->uri, .export = pd->export, .disk = pd->name, .size = pd->size,
+    .target = b.t.sock, .connections = b.o->connections,
+    .incremental = b.p.incremental, .ranges = pd->ranges,
+    .nranges = pd->nranges, .stop = &stop,
+  };
+  char err[1024], path[sizeof b.partial + 128];
+  struct stat st;
+
+  md->name = strdup (pd->name);
+  md->export = strdup (pd->export);
+  md->size = pd->size;
+  md->file = file_name (pd->name);
+  md->backing = b.p.incremental ? backing_of (pd->name) : NULL;
+  if (target_create (&b.t, b.partial, md->file, md->backing, md->size,
+                     err, sizeof err) == -1 ||
+      target_start (&b.t, b.o->connections, err, sizeof err) == -1)
+    failed ("disk \"%s\": %s", pd->name, err);
+  if (copy_run (&c, progress_tick, &b.pr) == -1)
+    failed ("%s", c.error);
+  if (target_finish (&b.t, err, sizeof err) == -1)
+    failed ("disk \"%s\": %s", pd->name, err);
+  b.pr.base += c.examined;
+  md->examined = c.examined;
+  md->copied = c.copied;
+  md->zeroed = c.zeroed;
+  snprintf (path, sizeof path, "%s/%s", b.partial, md->file);
+  if (stat (path, &st) == -1 || sha256_file (path, md->sha256) == -1)
+    failed ("%s: %s", path, strerror (errno));
+  md->file_size = st.st_size;
+}
+
+/* DIR: locked, cleared of partial directories, parent read. */
+static void
+open_dir (void)
+{
+  char err[1024], path[4096];
+  int r = bdir_open (&b.d, b.o->output, true, true, err, sizeof err);
+
+  if (r < 0)
+    die (r == -2 ? EXIT_USAGE : EXIT_FAILED, "%s", err);
+  if (bdir_remove_partials (&b.d, err, sizeof err) == -1)
+    die (EXIT_FAILED, "%s", err);
+  if (b.d.n == 0)
+    return;
+  snprintf (path, sizeof path, "%s/%s", b.d.path, b.d.names[b.d.n - 1]);
+  if (manifest_read (path, &b.parent, err, sizeof err) == -1)
+    die (EXIT_FAILED, "%s: %s: the last backup is damaged; run fleecectl "
+         "verify --input %s, and move the damaged backup out of it (or "
+         "start a new chain in a new directory)", path, err, b.o->output);
+  b.have_parent = true;
+}
+
+/* snapshot-begin and status, into the plan. */
+static void
+begin_snapshot (void)
+{
+  struct options q = *b.o;
+  struct reply rb, rs;
+  char err[512];
+
+  q.json = false;
+  conn_open (&b.c, b.o->socket, b.o->timeout);
+  if (!request (&q, &b.c, "snapshot-begin", 1, &rb))
+    die (EXIT_FAILED, "interrupted");
+  b.snapshot_owed = json_object_get_boolean
+    (json_object_object_get (rb.obj, "created"));
+  die_cleanup = cleanup;
+  if (!request (&q, &b.c, "status", 2, &rs))
+    failed ("interrupted");
+  if (plan_snapshot (&b.p, rb.obj, rs.obj, err, sizeof err) == -1)
+    failed ("%s", err);
+  reply_free (&rb);
+  reply_free (&rs);
+}
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
+
+/* The manifest's top, from the plan. */
+static void
+fill_manifest (char *started_at)
+{
+  b.m.name = strdup (b.name);
+  b.m.kind = strdup (b.p.incremental ? "incremental" : "full");
+  b.m.parent = b.p.incremental ? strdup (b.parent.name) : NULL;
+  b.m.full_reason = b.p.incremental ? NULL : strdup (b.p.full_reason);
+  b.m.checkpoint = dup_or_null (b.p.checkpoint);
+  b.m.generation = b.p.generation;
+  b.m.taken_at = dup_or_null (b.p.taken_at);
+  b.m.started_at = started_at;
+  b.m.consistency = dup_or_null (b.p.consistency);
+  b.m.consistency_reason = dup_or_null (b.p.consistency_reason);
+  b.m.description = dup_or_null (b.p.description);
+  b.m.ndisks = b.p.ndisks;
+  b.m.disks = calloc (b.p.ndisks, sizeof *b.m.disks);
+}
+
+static void
+catch_signals (void)
+{
+  struct sigaction sa = { .sa_handler = on_signal };
+
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGHUP, &sa, NULL);
+}
+
+/* Write the manifest, rename into place, end the snapshot. */
+static void
+complete (void)
+{
+  char err[1024];
+
+  if (stop)
+    failed ("interrupted");
+  b.m.finished_at = utc_now ();
+  if (manifest_write (b.partial, &b.m) == -1)
+    failed ("%s/manifest.json: %s", b.partial, strerror (errno));
+  if (bdir_complete (&b.d, b.partial, b.name, err, sizeof err) == -1)
+    failed ("%s", err);
+  b.partial_made = false;
+  if (b.snapshot_owed)
+    end_snapshot ();
+  b.snapshot_owed = false;
+  die_cleanup = NULL;
+}
+
+int
+backup (const struct options *o)
+{
+  char *started_at = utc_now (), err[1024];
+  uint64_t total = 0;
+  double t0;
+  size_t i;
+
+  b.o = o;
+  check_uri (o->uri);
+  open_dir ();
+  catch_signals ();
+  begin_snapshot ();
+  if (plan_choose (&b.p, o, &b.c, b.have_parent ? &b.parent : NULL) == -1)
+    failed ("interrupted");
+  if (!b.p.incremental && !o->json)
+    fprintf (stderr, "fleecectl: full backup: %s\n", b.p.full_reason);
+  if (bdir_begin (&b.d, b.p.incremental ? "incr" : "full", b.name,
+                  sizeof b.name, b.partial, sizeof b.partial, err,
+                  sizeof err) == -1)
+    failed ("%s", err);
+  b.partial_made = true;
+  fill_manifest (started_at);
+  for (i = 0; i < b.p.ndisks; i++)
+    total += b.p.disks[i].total;
+  progress_start (&b.pr, b.name, total, !o->json && isatty (STDERR_FILENO));
+  t0 = progress_now ();
+  for (i = 0; i < b.p.ndisks; i++)
+    copy_disk (i);
+  progress_clear (&b.pr);
+  complete ();
+  return report (o, &b.m, &b.p, progress_now () - t0);
+}
