@@ -216,9 +216,12 @@ plan_choose (struct plan *p, const struct options *o, struct conn *c,
     snprintf (p->full_reason, sizeof p->full_reason, "--full");
   else if (parent == NULL)
     snprintf (p->full_reason, sizeof p->full_reason, "first backup in DIR");
-  else if (parent->checkpoint == NULL || p->checkpoint == NULL)
+  else if (p->checkpoint == NULL)
     snprintf (p->full_reason, sizeof p->full_reason, "no change tracking "
               "(start nbdkit with cbt-dir=)");
+  else if (parent->checkpoint == NULL)
+    snprintf (p->full_reason, sizeof p->full_reason, "no change tracking "
+              "in %s (it was taken without cbt-dir=)", parent->name);
   else if (!same_disks (p, parent, why, sizeof why))
     snprintf (p->full_reason, sizeof p->full_reason, "the disks changed "
               "since %s (%s)", parent->name, why);
