@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# test-fleecectl-backup-usage.sh: fleecectl backup's usage errors
-# (exit 2) and the DIR contents it refuses (exit 7), each with its
-# message; fast: no server is needed, since the command line and DIR
-# are checked before the control socket is opened (a missing socket
-# then exits 2, "no control socket").
+# test-fleecectl-backup-usage.sh: the usage errors (exit 2) of
+# fleecectl backup, restore and verify, and the DIR contents they
+# refuse (exit 7), each with its message; fast: no server is needed,
+# since the command line and DIR are checked before the control socket
+# is opened (a missing socket then exits 2, "no control socket").
 # - missing --uri, --output, --socket; options of another command;
 #   --connections out of range; a URI naming an export or not NBD;
 # - DIR a regular file; a backup name that is not a directory; two
 #   backups with one number; a damaged last manifest; DIR locked by
 #   another run (its pid in the message);
-# - a partial directory left by a crash is removed, and said so.
+# - a partial directory left by a crash is removed, and said so;
+# - restore and verify: missing --input/--output, --socket refused, a
+#   bad --format, an empty DIR, an unknown --at, a damaged manifest.
 
 source "$srcdir/functions.sh"
 source "$srcdir/fleecectl-functions.sh"
@@ -83,3 +85,32 @@ expect_exit 2 "incomplete backup .0003-incr.partial left by an interrupted run: 
 [ "$(cat "$d/.lock")" != 4242 ] ||
   { echo "$0: FAIL: backup did not record its pid in .lock" >&2; exit 1; }
 echo "ok: the partial directory was removed"
+
+# restore and verify.
+expect_exit 2 "verify needs --input DIR" "$F" verify
+expect_exit 2 "restore needs --output PATH" "$F" restore --input "$d"
+expect_exit 2 "--socket goes with begin/end/status/changes/backup" \
+  "$F" -s "$ctl" verify --input "$d"
+expect_exit 2 "--output goes with backup/restore" \
+  "$F" verify --input "$d" --output x
+expect_exit 2 "--at and --format go with restore" \
+  "$F" verify --input "$d" --at 0001-full
+expect_exit 2 "--format vhd: expected raw or qcow2" \
+  "$F" restore --input "$d" --output "$tmpdir/r" --format vhd
+expect_exit 2 "nowhere: no such directory" \
+  "$F" verify --input "$tmpdir/nowhere"
+expect_exit 0 "holds no complete backup" "$F" verify --input "$d"
+expect_exit 7 "restore failed: .* holds no complete backup" \
+  "$F" restore --input "$d" --output "$tmpdir/r"
+mkdir "$d/0001-full" "$d/.0002-incr.partial"
+echo '{"format":"nbdkit-fleece-backup/1"}' > "$d/0001-full/manifest.json"
+expect_exit 7 '^0001-full: FAILED: manifest.json: "name" is missing or wrong' \
+  "$F" verify --input "$d"
+expect_exit 7 "^.0002-incr.partial: incomplete backup left by an interrupted run" \
+  "$F" verify --input "$d"
+expect_exit 2 "--at 0009-full: no such backup in .* \(the newest is 0001-full" \
+  "$F" restore --input "$d" --at 0009-full --output "$tmpdir/r"
+expect_exit 7 "restore failed: 0001-full: manifest.json" \
+  "$F" restore --input "$d" --output "$tmpdir/r"
+[ ! -e "$tmpdir/r" ] ||
+  { echo "$0: FAIL: a failed restore left $tmpdir/r" >&2; exit 1; }

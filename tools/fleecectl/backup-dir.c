@@ -149,7 +149,7 @@ bdir_open (struct bdir *d, const char *path, bool create, bool lock,
   }
   if (stat (path, &st) == -1 || !S_ISDIR (st.st_mode)) {
     snprintf (err, len, "%s: %s", path, errno == ENOENT && !create
-              ? "no such directory: pass the --output DIR of the backups"
+              ? "no such directory: pass a backup directory (backup --output DIR)"
               : "not a directory: pass a backup directory");
     return -2;
   }
