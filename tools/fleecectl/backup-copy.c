@@ -72,6 +72,18 @@ take_unit (struct copy *c, uint64_t *off, uint64_t *len)
   return got;
 }
 
+/* Another worker failed: stop too. */
+static bool
+stopped (struct copy *c)
+{
+  bool failed;
+
+  pthread_mutex_lock (&c->lock);
+  failed = c->failed;
+  pthread_mutex_unlock (&c->lock);
+  return failed;
+}
+
 static void
 count (struct copy *c, uint64_t examined, uint64_t copied, uint64_t zeroed)
 {
@@ -112,7 +124,7 @@ data (struct worker *w, uint64_t off, uint64_t n)
 
   for (; n > 0; off += k, n -= k) {
     k = n < COPY_PIECE ? n : COPY_PIECE;
-    if (*w->c->stop)
+    if (*w->c->stop || stopped (w->c))
       return -1;
     if (nbd_pread (w->src, w->buf, k, off, 0) == -1) {
       fail (w->c, off, "reading the snapshot: %s", nbd_get_error ());
@@ -310,8 +322,10 @@ copy_run (struct copy *c, void (*tick) (void *, uint64_t), void *arg)
   for (i = 0; w && i < c->connections; i++)
     close_worker (&w[i]);
   free (w);
-  if (*c->stop && !c->failed)
-    fail (c, c->next_offset, "interrupted");
+  if (*c->stop && !c->failed) {
+    snprintf (c->error, sizeof c->error, "interrupted");
+    c->failed = true;
+  }
   pthread_mutex_destroy (&c->lock);
   return c->failed ? -1 : 0;
 }

@@ -4,9 +4,9 @@
  * The order: lock DIR and clear what a crashed run left; read the
  * parent's manifest; snapshot-begin; status (disks, taken-at); choose
  * full or incremental (backup-plan.h); make the partial directory;
- * per disk, create the qcow2, serve it with qemu-nbd, copy
- * (backup-copy.h), wait for qemu-nbd, fsync, hash; write the manifest;
- * rename the partial directory into place; snapshot-end.
+ * back up each disk (backup-disk.h: its qcow2, the copy, fsync, hash);
+ * write the manifest; rename the partial directory into place;
+ * snapshot-end.
  *
  * One cleanup path, on every way out after begin (an error, a signal,
  * a die() anywhere): kill qemu-nbd, remove the partial directory, and
@@ -17,19 +17,19 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backup.h"
-#include "backup-copy.h"
 #include "backup-dir.h"
+#include "backup-disk.h"
 #include "backup-plan.h"
 #include "backup-report.h"
 #include "backup-target.h"
@@ -37,7 +37,6 @@
 #include "manifest.h"
 #include "progress.h"
 #include "request.h"
-#include "sha256.h"
 #include "show.h"
 
 struct backup {
@@ -54,13 +53,18 @@ struct backup {
 };
 
 static struct backup b;
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, begun;
 
+/* Until snapshot-begin has answered, a signal waits for the answer
+ * (bounded by --timeout): only then is it known whether this run
+ * created the snapshot and owes its end.
+ */
 static void
 on_signal (int sig)
 {
   stop = 1;
-  conn_interrupted = 1;
+  if (begun)
+    conn_interrupted = 1;
 }
 
 /* snapshot-end, in a child process: a failure there (the server is
@@ -73,20 +77,24 @@ end_snapshot (void)
   struct options q = *b.o;
   struct reply r;
   pid_t pid;
+  int st = -1;
 
   fflush (stdout);
   fflush (stderr);
   if ((pid = fork ()) == 0) {
+    if (freopen ("/dev/null", "w", stderr) == NULL)
+      _exit (1);
     conn_interrupted = 0;
     q.json = false;
     conn_open (&c, b.o->socket, b.o->timeout);
-    if (request_try (&q, &c, "snapshot-end", 9, 0, &r) == 0)
-      fprintf (stderr, "fleecectl: warning: ending the snapshot: %s\n",
-               r.line);
-    _exit (0);
+    _exit (request_try (&q, &c, "snapshot-end", 9, 0, &r) == 1 ? 0 : 1);
   }
   if (pid > 0)
-    waitpid (pid, NULL, 0);
+    waitpid (pid, &st, 0);
+  if (st != 0)
+    fprintf (stderr, "fleecectl: warning: could not end snapshot generation "
+             "%" PRId64 " (the server gone?): if it is still active, end it "
+             "with fleecectl end\n", b.p.generation);
 }
 
 /* The single cleanup path (die_cleanup). */
@@ -112,7 +120,8 @@ failed (const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  die (EXIT_FAILED, "backup failed: %s", msg);
+  /* A terminal's SIGINT also reaches qemu-img: its failure is ours. */
+  die (EXIT_FAILED, "backup failed: %s", stop ? "interrupted" : msg);
 }
 
 /* Now, UTC, with milliseconds: 2026-12-04T16:42:07.755Z. */
@@ -151,75 +160,6 @@ check_uri (const char *uri)
          "snapshot export itself", uri, (int) n, p + 1);
 }
 
-/* A disk name as a file name: [A-Za-z0-9_-]{1,63}, "" -> "disk". */
-static char *
-file_name (const char *disk)
-{
-  char buf[128];
-  size_t n = strlen (disk);
-
-  if (n > 63 || strspn (disk, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
-                        "NOPQRSTUVWXYZ0123456789_-") != n)
-    failed ("disk name \"%s\" cannot be a file name (1 to 63 of "
-            "A-Z a-z 0-9 _ -): rename the disk in the plugin's disks", disk);
-  snprintf (buf, sizeof buf, "%s.qcow2", n ? disk : "disk");
-  return strdup (buf);
-}
-
-/* The parent's file for disk, as a backing file relative to ours. */
-static char *
-backing_of (const char *disk)
-{
-  char buf[512];
-  size_t i;
-
-  for (i = 0; i < b.parent.ndisks; i++)
-    if (strcmp (b.parent.disks[i].name, disk) == 0) {
-      snprintf (buf, sizeof buf, "../%s/%s", b.parent.name,
-                b.parent.disks[i].file);
-      return strdup (buf);
-    }
-  failed ("disk \"%s\" is not in %s", disk, b.parent.name);
-}
-
-/* Copy disk i of the plan into the partial directory. */
-static void
-copy_disk (size_t i)
-{
-  struct plan_disk *pd = &b.p.disks[i];
-  struct mdisk *md = &b.m.disks[i];
-  struct copy c = {
-    .uri = b.o->uri, .export = pd->export, .disk = pd->name, .size = pd->size,
-    .target = b.t.sock, .connections = b.o->connections,
-    .incremental = b.p.incremental, .ranges = pd->ranges,
-    .nranges = pd->nranges, .stop = &stop,
-  };
-  char err[1024], path[sizeof b.partial + 128];
-  struct stat st;
-
-  md->name = strdup (pd->name);
-  md->export = strdup (pd->export);
-  md->size = pd->size;
-  md->file = file_name (pd->name);
-  md->backing = b.p.incremental ? backing_of (pd->name) : NULL;
-  if (target_create (&b.t, b.partial, md->file, md->backing, md->size,
-                     err, sizeof err) == -1 ||
-      target_start (&b.t, b.o->connections, err, sizeof err) == -1)
-    failed ("disk \"%s\": %s", pd->name, err);
-  if (copy_run (&c, progress_tick, &b.pr) == -1)
-    failed ("%s", c.error);
-  if (target_finish (&b.t, err, sizeof err) == -1)
-    failed ("disk \"%s\": %s", pd->name, err);
-  b.pr.base += c.examined;
-  md->examined = c.examined;
-  md->copied = c.copied;
-  md->zeroed = c.zeroed;
-  snprintf (path, sizeof path, "%s/%s", b.partial, md->file);
-  if (stat (path, &st) == -1 || sha256_file (path, md->sha256) == -1)
-    failed ("%s: %s", path, strerror (errno));
-  md->file_size = st.st_size;
-}
-
 /* DIR: locked, cleared of partial directories, parent read. */
 static void
 open_dir (void)
@@ -256,6 +196,9 @@ begin_snapshot (void)
   b.snapshot_owed = json_object_get_boolean
     (json_object_object_get (rb.obj, "created"));
   die_cleanup = cleanup;
+  begun = 1;
+  if (stop)
+    failed ("interrupted");
   if (!request (&q, &b.c, "status", 2, &rs))
     failed ("interrupted");
   if (plan_snapshot (&b.p, rb.obj, rs.obj, err, sizeof err) == -1)
@@ -287,6 +230,20 @@ fill_manifest (char *started_at)
   b.m.description = dup_or_null (b.p.description);
   b.m.ndisks = b.p.ndisks;
   b.m.disks = calloc (b.p.ndisks, sizeof *b.m.disks);
+}
+
+/* Back up disk i into the partial directory. */
+static void
+copy_disk (size_t i)
+{
+  struct disk_job j = {
+    .o = b.o, .p = &b.p, .i = i, .parent = &b.parent, .partial = b.partial,
+    .t = &b.t, .pr = &b.pr, .stop = &stop,
+  };
+  char err[2048];
+
+  if (backup_disk (&j, &b.m.disks[i], err, sizeof err) == -1)
+    failed ("%s", err);
 }
 
 static void
@@ -335,7 +292,7 @@ backup (const struct options *o)
   begin_snapshot ();
   if (plan_choose (&b.p, o, &b.c, b.have_parent ? &b.parent : NULL) == -1)
     failed ("interrupted");
-  if (!b.p.incremental && !o->json)
+  if (!b.p.incremental)
     fprintf (stderr, "fleecectl: full backup: %s\n", b.p.full_reason);
   if (bdir_begin (&b.d, b.p.incremental ? "incr" : "full", b.name,
                   sizeof b.name, b.partial, sizeof b.partial, err,

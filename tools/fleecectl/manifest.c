@@ -75,22 +75,24 @@ manifest_write (const char *dir, const struct manifest *m)
     (o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
   size_t len = strlen (text), off = 0;
   ssize_t r = 0;
-  int fd, saved;
+  int fd, saved = 0;
 
   snprintf (tmp, sizeof tmp, "%s/.manifest.json.tmp", dir);
   snprintf (final, sizeof final, "%s/manifest.json", dir);
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   while (fd != -1 && off < len && (r = write (fd, text + off, len - off)) > 0)
     off += r;
-  if (fd == -1 || r == -1 || write (fd, "\n", 1) != 1 || fsync (fd) == -1 ||
-      close (fd) == -1 || rename (tmp, final) == -1) {
+  if (fd == -1 || r == -1 || write (fd, "\n", 1) != 1 || fsync (fd) == -1)
+    saved = errno ? errno : EIO;
+  if (fd != -1 && close (fd) == -1 && saved == 0)
     saved = errno;
-    json_object_put (o);
-    errno = saved;
-    return -1;
-  }
+  if (saved == 0 && rename (tmp, final) == -1)
+    saved = errno;
   json_object_put (o);
-  return 0;
+  if (saved == 0)
+    return 0;
+  errno = saved;
+  return -1;
 }
 
 /* Reading: each getter records the first problem in *bad. */

@@ -34,10 +34,12 @@ usage (FILE *fp)
            "                 [--quiesce auto|require|off]"
            " [--connections N]\n"
            "       fleecectl restore --input DIR [--at BACKUP]"
-           " --output PATH [--format raw|qcow2]\n"
+           " --output PATH\n"
+           "                 [--format raw|qcow2]\n"
            "       fleecectl verify --input DIR\n"
            "       fleecectl --version\n"
-           "options: --json prints the server's replies as JSON lines;\n"
+           "options: --json prints JSON lines: the server's replies (backup,\n"
+           "         restore, verify: their results);\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
@@ -131,13 +133,15 @@ only_with (bool given, const struct options *o, const char *opt,
        strstr (opt, " and ") ? "go" : "goes", list + 1);
 }
 
+/* backup's, restore's and verify's options.  --socket and --timeout
+ * are accepted and ignored by restore and verify, which need no
+ * server, so that a script can give every command the same options.
+ */
 static void
-check_backup_options (struct options *o, bool socket_given, bool timeout_set)
+check_backup_options (struct options *o)
 {
   bool backup = is (o, "backup"), restore = is (o, "restore");
 
-  only_with (socket_given, o, "--socket", "begin end status changes backup");
-  only_with (timeout_set, o, "--timeout", "begin end status changes backup");
   only_with (o->uri || o->full || o->connections, o,
              "--uri, --full and --connections", "backup");
   only_with (o->output != NULL, o, "--output", "backup restore");
@@ -161,13 +165,12 @@ check_backup_options (struct options *o, bool socket_given, bool timeout_set)
 
 /* Check that the options fit the command. */
 static void
-check_options (struct options *o, bool interval_set, bool count_set,
-               bool timeout_set)
+check_options (struct options *o, bool interval_set, bool count_set)
 {
   static const char *commands[] = {
     "begin", "end", "status", "changes", "backup", "restore", "verify",
   };
-  bool known = false, socket_given = o->socket != NULL;
+  bool known = false;
   size_t i;
 
   if (o->command == NULL)
@@ -178,7 +181,7 @@ check_options (struct options *o, bool interval_set, bool count_set,
   if (!known)
     die (EXIT_USAGE, "unknown command '%s': expected begin, end, status, "
          "changes, backup, restore or verify", o->command);
-  check_backup_options (o, socket_given, timeout_set);
+  check_backup_options (o);
   if (o->socket == NULL && !is (o, "restore") && !is (o, "verify"))
     die (EXIT_USAGE, "--socket PATH is required (the filter's control=PATH)");
   if ((o->since || o->disk) && !is (o, "changes"))
@@ -234,7 +237,7 @@ parse_args (int argc, char **argv, struct options *o)
     { "version", no_argument, NULL, 'V' },
     { NULL },
   };
-  bool interval_set = false, count_set = false, timeout_set = false;
+  bool interval_set = false, count_set = false;
   int c;
 
   while ((c = getopt_long (argc, argv, "s:jq:wi:n:fut:S:d:hV", longopts, NULL)) != -1) {
@@ -253,10 +256,7 @@ parse_args (int argc, char **argv, struct options *o)
       break;
     case 'f': o->fresh = true; break;
     case 'u': o->until_done = true; break;
-    case 't':
-      o->timeout = parse_duration ("--timeout", optarg);
-      timeout_set = true;
-      break;
+    case 't': o->timeout = parse_duration ("--timeout", optarg); break;
     case 'S': o->since = optarg; break;
     case 'd': o->disk = optarg; break;
     case OPT_URI: o->uri = optarg; break;
@@ -278,6 +278,6 @@ parse_args (int argc, char **argv, struct options *o)
     o->command = argv[optind++];
   if (optind < argc)
     die (EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
-  check_options (o, interval_set, count_set, timeout_set);
+  check_options (o, interval_set, count_set);
 }
 

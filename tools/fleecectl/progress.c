@@ -41,10 +41,15 @@ progress_tick (void *arg, uint64_t examined)
   if (!p->on || secs <= 0)
     return;
   rate = done / secs;
-  eta = rate > 0 && p->total > done ? (long) ((p->total - done) / rate) : 0;
-  fprintf (stderr, "\r%s: %s of %s, %s/s, ETA %ld:%02ld\033[K", p->name,
+  eta = rate > 0 ? (long) ((p->total > done ? p->total - done : 0) / rate)
+    : -1;
+  fprintf (stderr, "\r%s: %s of %s, %s/s, ETA ", p->name,
            show_iec (done, a, sizeof a), show_iec (p->total, b, sizeof b),
-           show_iec (rate, r, sizeof r), eta / 60, eta % 60);
+           show_iec (rate, r, sizeof r));
+  if (eta >= 0)
+    fprintf (stderr, "%ld:%02ld\033[K", eta / 60, eta % 60);
+  else
+    fprintf (stderr, "-\033[K");
   fflush (stderr);
   p->drawn = true;
 }
