@@ -6,19 +6,23 @@
 # fleece filter over the vmdisk plugin (disk=vda:... disk=vdb:...; the
 # domain's two <disk>s are the exports vda and vdb of one socket;
 # domain= names the VM: nbdkit starts first, the domain is created
-# after it).  The guest makes ext4 on each disk and runs a workload
-# that writes all the time, among it data files on vdb, each committed
-# (once fsynced) by a record on vda.  One quiesced backup of the VM is
-# taken with nbdcopy from snapshot/vdb and snapshot/vda while it runs
-# (one snapshot of both: one freeze, one instant), verified (e2fsck on
-# both, every file's checksum, the workload's log, every commit
-# record's data file complete on the other disk), and summed up per
-# disk.
+# after it), with a control socket and changed-block tracking
+# (control=, cbt-dir=).  The guest makes ext4 on each disk and runs a
+# workload that writes all the time, among it data files on vdb, each
+# committed (once fsynced) by a record on vda.  While it runs,
+# `fleecectl backup` takes a full backup of the VM, then an incremental
+# one (one snapshot of both disks each: one freeze, one instant; qcow2
+# files in one chain directory); `fleecectl restore` then flattens the
+# incremental into raw disks, and those are verified (e2fsck on both,
+# every file's checksum, the workload's log, every commit record's data
+# file complete on the other disk).  A summary says per backup the data
+# copied, time, rate and consistency, and the restore's verification.
 #
-# The backups are kept in /var/tmp/nbdkit-fleece-demo/vda.img and
-# vdb.img (FLEECE_DEMO_DIR overrides); everything else (VM, nbdkit,
-# libvirtd and virtlogd if the demo started them, temporary files) is
-# removed.
+# The chain is kept in /var/tmp/nbdkit-fleece-demo/chain and the
+# restored disks in /var/tmp/nbdkit-fleece-demo/restored (FLEECE_DEMO_DIR
+# overrides; an earlier demo's files there are replaced); everything
+# else (VM, nbdkit, libvirtd and virtlogd if the demo started them,
+# temporary files) is removed.
 #
 # FLEECE_BUILDDIR=DIR skips the install and build steps and uses the
 # build in DIR (for trying the demo on a build made elsewhere).
@@ -40,9 +44,11 @@ source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"
 source "$srcdir/guest/e2e-disks.sh"
+source "$srcdir/guest/e2e-chain.sh"
 requires virsh --version
 requires qemu-system-x86_64 --version
-requires nbdcopy --version
+requires qemu-img --version
+requires qemu-nbd --version
 requires debugfs -V
 t0=$(guest_now_ms)
 
@@ -53,10 +59,11 @@ guest_name
 e2e_vm_disks
 sock=$GUEST_VMDIR/nbd.sock
 
-echo "== nbdkit --filter=fleece vmdisk disk=vda:vda.img disk=vdb:vdb.img domain=$GUEST_DOM (before the VM)"
+E2E_CTL=$tmpdir/ctl.sock
+echo "== nbdkit --filter=fleece vmdisk disk=vda:vda.img disk=vdb:vdb.img domain=$GUEST_DOM control=ctl.sock cbt-dir=cbt (before the VM)"
 e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" --filter="$FLEECE" \
   "$VMDISK" "${E2E_VM_ARGS[@]}" domain="$GUEST_DOM" uri="$GUEST_URI" \
-  state-dir="$tmpdir/state"
+  state-dir="$tmpdir/state" control="$E2E_CTL" cbt-dir="$tmpdir/cbt"
 guest_share_socket "$sock"
 
 echo "== booting the guest under libvirt, its disks vda and vdb on nbdkit's one socket"
@@ -73,47 +80,37 @@ guest_exec mount /dev/vdb /mnt/data2
 guest_exec /workload.sh start /mnt/data /mnt/data2 | sed 's/^/   /'
 guest_wait_workload 10
 
-echo "== backup: nbdcopy of snapshot/vdb, then of snapshot/vda (one snapshot), while the workload runs"
-e2e_vm_backup demo nbd > >(tee "$tmpdir/backup.out" | sed 's/^/   /')
-wait $! 2>/dev/null || true
-stall=$(sed -n 's/^guest-observed stall at the backup: \([0-9.]* ms\).*/\1/p' \
-          "$tmpdir/backup.out")
-read -r files commits < <(sed -n \
-  's/^verify-backup: OK: \([0-9]*\) files.*; \([0-9]*\) commits.*/\1 \2/p' \
-  "$tmpdir/backup.out" | head -n 1) || true
 mkdir -p "$keep"
-rm -f "$keep/backup.img"                # an older demo's single disk
-for d in "${E2E_VM_DISKS[@]}"; do
-  mv -f "${E2E_VM_IMAGE[$d]}" "$keep/$d.img"
+rm -rf "$keep/chain" "$keep/restored" "$keep/backup.img" "$keep/vda.img" \
+  "$keep/vdb.img"                       # an earlier demo's files
+chain=$keep/chain
+lines=()
+for kind in full incremental; do
+  [ "$kind" = full ] || e2e_vm_commits 3
+  echo "== fleecectl backup --output $chain ($kind expected), while the workload runs"
+  e2e_chain_backup "$chain" "$kind"
+  e2e_freeze_numbers > /dev/null
+  lines+=("${E2E_CHAIN_LINE#backup }; guest frozen ${E2E_FROZEN_MS:-?} ms")
 done
+echo "== fleecectl restore --at $E2E_CHAIN_LAST --output $keep/restored, then verify-backup.sh on the restored disks"
+e2e_chain_restore "$chain" "$E2E_CHAIN_LAST" "$keep/restored"
+sed 's/^/   /' <<<"$E2E_CHAIN_VERIFY"
+stall=$(guest_check_live_log "$keep/restored/vda.raw" |
+          sed -n 's/^guest-observed stall at the backup: \([0-9.]* ms\).*/\1/p')
+files=$(sed -n 's/^verify-backup: OK: \([0-9]*\) files.*/\1/p' <<<"$E2E_CHAIN_VERIFY")
 guest_exec /workload.sh stop > /dev/null
 guest_stop
 
-# disk_line D: disk D's size, the data copied, its copy's time and rate.
-disk_line ()
-{
-  awk -v d="$1" -v n="${E2E_VM_SIZE[$1]}" -v b="${E2E_VM_DATA[$1]}" \
-      -v ms="${E2E_VM_MS[$1]}" 'BEGIN {
-    r = (ms > 0) ? n / 1048576 / (ms / 1000) : 0
-    printf "   disk %s:          %d MiB raw image; nbdcopy of snapshot/%s:" \
-           " %.1f MiB of data (sparse) in %d ms (%.0f MiB/s)\n",
-           d, n / 1048576, d, b / 1048576, ms, r }'
-}
-frozen=$(sed -n 's/.*frozen for \([0-9.]*\) ms$/\1/p' <<<"$E2E_DESC")
-label=$(sed -E 's/^fleece snapshot //; s/, disk [A-Za-z0-9_-]+ \([0-9]+ of [0-9]+\)//' \
-          <<<"$E2E_DESC")
 echo
 echo "== summary"
-echo "   VM:                ${#E2E_VM_DISKS[@]} disks on one nbdkit socket (fleece + vmdisk disk=...), one snapshot of all"
-for d in "${E2E_VM_DISKS[@]}"; do
-  disk_line "$d"
+echo "   VM:                ${#E2E_VM_DISKS[@]} disks on one nbdkit socket (fleece + vmdisk disk=..., cbt-dir=), one snapshot of all per backup"
+for i in "${!lines[@]}"; do
+  printf '   backup %d:          %s\n' $(( i + 1 )) "${lines[$i]}"
 done
 cat <<EOF
-   consistency:       $label (every disk)
-   freeze window:     ${frozen:-?} ms (the guest frozen once for every disk, as nbdkit measured it)
-   guest-observed:    ${stall:-?} stall in the workload's log around the snapshot
-   store used:        $E2E_STORE_BYTES bytes of copy-before-write data, all disks (freed when the snapshot ended)
-   verified:          e2fsck -fn clean on each disk, no journal replay, ${files:-?} files and the log intact, ${commits:-?} commit records on vda each naming a complete data file on vdb
-   backup files:      $(printf "$keep/%s.img " "${E2E_VM_DISKS[@]}")(kept; everything else is cleaned up)
+   restore:           $E2E_CHAIN_LAST flattened to raw (qemu-img convert), each disk compared identical to its chain, in $keep/restored
+   verified:          e2fsck -fn clean on each restored disk, no journal replay, ${files:-?} files and the log intact, $E2E_CHAIN_COMMITS commit records on vda each naming a complete data file on vdb
+   guest-observed:    ${stall:-?} stall in the workload's log around the last backup
+   chain:             $chain (fleecectl verify --input $chain; everything else is cleaned up)
    demo time:         $(( ($(guest_now_ms) - t0) / 1000 )) s
 EOF

@@ -21,8 +21,9 @@
 #    state).  vmdisk's thaw debt must thaw it, without any new snapshot.
 #    The freeze is held long enough for the kill as in
 #    test-e2e-crash.sh: fleece waits at its barrier for a second
-#    client's trim that nbdkit's delay filter, below fleece, holds for
-#    30 s.
+#    client's trim that nbdkit's delay filter, below fleece, holds (up
+#    to 90 s) until the test ends it, once the guest's console shows
+#    qemu-ga killed.
 #
 # The faults are made in the guest by /qga-fault.sh
 # (tests/guest/qga-fault.sh), which talks to the test through a mailbox
@@ -39,7 +40,7 @@ sock=$GUEST_VMDIR/nbd.sock
 e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
   --filter="$FLEECE" --filter=delay "$VMDISK" file="$E2E_DISK" \
   domain="$GUEST_DOM" uri="$GUEST_URI" state-dir="$tmpdir/state" \
-  delay-trim=30 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
+  delay-trim=90 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
 e2e_boot
 
 # fault MODE: start /qga-fault.sh MODE in the guest, detached; for hang
@@ -112,14 +113,24 @@ wait_thawed 30
 e2e_backup after-vanish nbdcopy
 
 echo "== 3. the agent vanishes while the guest is frozen"
+# The guest's KILLED waits behind the barrier (live writes are held):
+# the console says when the agent is dead; the trim is ended then.
+kills=$(grep -c 'qemu-ga exited with status 137' "$GUEST_VMDIR/console.log")
 fault vanish-frozen
 e2e_mailbox_wait ARMED
 e2e_slow_trim
 e2e_log_mark
-e2e_hold 60
+e2e_hold_open
+for i in $(seq 1 300); do
+  [ "$(grep -c 'qemu-ga exited with status 137' "$GUEST_VMDIR/console.log")" -gt "$kills" ] &&
+    break
+  sleep 0.1
+done
+[ "$(grep -c 'qemu-ga exited with status 137' "$GUEST_VMDIR/console.log")" -gt "$kills" ] ||
+  e2e_fail "qemu-ga was not killed within 30 s of the snapshot's start"
+e2e_slow_trim_end
+e2e_hold_wait 60
 e2e_mailbox_wait KILLED
-grep -q 'qemu-ga exited with status 137' "$GUEST_VMDIR/console.log" ||
-  e2e_fail "qemu-ga was not killed"
 img=$tmpdir/frozen.img
 e2e_copy nbdcopy "$img"
 e2e_release

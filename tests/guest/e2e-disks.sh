@@ -35,6 +35,11 @@
 #     stall.  Sets E2E_DESC (vda's description), E2E_STORE_BYTES, and
 #     per disk E2E_VM_IMAGE, E2E_VM_SIZE, E2E_VM_DATA (bytes of data in
 #     the sparse copy), E2E_VM_MS (copy time).
+#   e2e_vm_commits N             wait until the workload has made N more
+#                                commit records
+#   e2e_vm_freezes LABEL         the log section (e2e_log_mark) has one
+#                                snapshot of every disk, one freeze, one
+#                                thaw
 #
 # Everything is bounded; a failure prints "FAIL: ..." and exits.
 
@@ -97,16 +102,14 @@ _e2e_vm_copy ()
   E2E_VM_DATA[$d]=$(du -B1 "$out" | cut -f1)
 }
 
-# _e2e_vm_commits N: wait until the workload has made N more commits.
-_e2e_vm_commits ()
+e2e_vm_commits ()
 {
   local c
   c=$(guest_exec /workload.sh status | sed -n 's/.* commits=\([0-9]*\).*/\1/p')
   guest_wait_workload $(( ${c:-0} + $1 )) commits
 }
 
-# _e2e_vm_freezes LABEL: one snapshot of every disk, one freeze, one thaw.
-_e2e_vm_freezes ()
+e2e_vm_freezes ()
 {
   local n=${#E2E_VM_DISKS[@]} f t c
   c=$(e2e_log | grep -c "fleece: snapshot generation [0-9]* created: $n disks;" || true)
@@ -147,7 +150,7 @@ print(json.loads(sys.argv[1])["description"])' "$reply")
       _e2e_vm_copy "$label" "$d" nbdcopy
     fi
     if [ "$mode" = nbd ] && [ "$i" -gt 0 ]; then
-      _e2e_vm_commits 3
+      e2e_vm_commits 3
     fi
   done
   E2E_DESC=$(e2e_description "nbd+unix:///snapshot/${E2E_VM_DISKS[0]}?socket=$E2E_SOCK")
@@ -159,7 +162,7 @@ print(json.loads(sys.argv[1])["description"])' "$reply")
   [ "$(guest_freeze_status)" = thawed ] ||
     e2e_fail "$label: the guest is not thawed after the backup"
   echo "guest-fsfreeze-status after the backup: thawed"
-  _e2e_vm_freezes "$label"
+  e2e_vm_freezes "$label"
   e2e_freeze_numbers
   "$GUEST_SRC/verify-backup.sh" "${E2E_VM_IMAGE[vda]}" "${E2E_VM_IMAGE[vdb]}" ||
     e2e_fail "$label: the backup of the two disks"

@@ -57,6 +57,11 @@
 #                                barrier for that trim, so the guest stays
 #                                frozen for up to N s.  E2E_TRIM_PID: the
 #                                client (it exits 0 once the trim is done)
+#   e2e_slow_trim_end            end that trim now: kill its client; the
+#                                delay filter aborts its sleep (connection
+#                                closed), the trim fails, and the barrier
+#                                no longer waits for it.  Fails if the trim
+#                                had already ended by itself (N too short)
 #
 #   e2e_requires                 the tools every libvirt end-to-end test
 #                                needs (requires, from functions.sh)
@@ -327,6 +332,18 @@ e2e_slow_trim ()
   cleanup_pid "$E2E_TRIM_PID"
   e2e_log_wait 'delay: trim' 30 || { cat "$tmpdir/trim.out"; exit 1; }
   echo "a trim of vda2 by a second client is in flight (delayed below fleece)"
+}
+
+e2e_slow_trim_end ()
+{
+  local st=0
+  kill "$E2E_TRIM_PID" 2>/dev/null
+  wait "$E2E_TRIM_PID" || st=$?
+  forget_pid "$E2E_TRIM_PID"
+  [ "$st" -ne 0 ] ||
+    e2e_fail "the held trim ended before the test ended it (raise delay-trim)"
+  e2e_log_wait 'aborting sleep because of connection close' 30 || exit 1
+  echo "the held trim was ended (its client killed)"
 }
 
 # The mailbox of tests/guest/qga-fault.sh: sectors 0 and 1 of vda2
