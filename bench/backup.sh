@@ -8,6 +8,11 @@
 # reported (the "rate" of --json: bytes copied per second of copy,
 # without begin/end).  The page cache holds the source after the first
 # round: this measures the copy engine and qemu-nbd, not the disk.
+# The anchor, in the same rounds: QEMU's own tools doing the same job
+# for one disk: `qemu-img convert -O qcow2` of the same pinned snapshot
+# export (sparse qcow2 out, 8 coroutines), then `sync -f` and
+# `sha256sum` of the file, as fleecectl makes its file durable and
+# checksums it; printed with and without the sync and checksum.
 #
 #   bench/backup.sh [ROUNDS]     (default 3)
 #
@@ -48,4 +53,15 @@ print("round %s connections %s: %.0f MiB copied in %.2f s: %.1f MiB/s" % (
     m["seconds"], m["rate"] / 2**20))' "$out" "$r" "$n"
     rm -rf "$work/b$r-$n"
   done
+  "$fleecectl" -s "$work/ctl.sock" begin --fresh > /dev/null || [ $? = 3 ]
+  t0=$(date +%s.%N)
+  qemu-img convert -f raw -O qcow2 \
+    "nbd+unix:///snapshot?socket=$work/nbd.sock" "$work/anchor.qcow2"
+  t1=$(date +%s.%N)
+  sync -f "$work/anchor.qcow2"
+  sha256sum "$work/anchor.qcow2" > /dev/null
+  t2=$(date +%s.%N)
+  "$fleecectl" -s "$work/ctl.sock" end > /dev/null
+  rm -f "$work/anchor.qcow2"
+  echo "$t0 $t1 $t2 $mib" | awk '{ printf "round %s anchor: qemu-img convert %.2f s (%.1f MiB/s); + sync + sha256sum %.2f s: %.1f MiB/s\n", r, $2 - $1, $4 / ($2 - $1), $3 - $1, $4 / ($3 - $1) }' r="$r"
 done
