@@ -4,7 +4,8 @@
 # scripts/check.sh.  Exits non-zero on any failing test or any report.
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite
 #      except the real-guest tests (tests/test-guest-*, test-e2e-*:
-#      minutes of QEMU each, and QEMU is not what is under test here).
+#      minutes of QEMU each, and QEMU is not what is under test here)
+#      and test-backup-chain.sh (see suite_tests).
 #      nbdkit runs with the runtime preloaded, plus
 #      tests/sanitizers/earlyinit.c (it says which deadlock it avoids).
 #   2. ThreadSanitizer: the concurrency stress test.
@@ -65,13 +66,18 @@ build ()
   fi
 }
 
-# suite_tests DIR: the tests/ TESTS list minus the real-guest tests.
+# suite_tests DIR: the tests/ TESTS list minus the real-guest tests,
+# and minus test-backup-chain.sh: its 30 s are qemu-img, qemu-nbd,
+# nbdcopy and python; the fleecectl and filter paths it drives run
+# under the sanitizers in test-fleecectl-backup-smoke.sh (full,
+# incremental, verify, restore), test-backup-faults.sh (every failure
+# and cleanup path) and test-backup-full-reasons.sh.
 suite_tests ()
 {
   make -s -C "$1/tests" Makefile > /dev/null
   make -s -C "$1/tests" -f Makefile -f /dev/stdin print-tests \
     <<<'print-tests: ; @echo $(TESTS)' | tr ' ' '\n' |
-    grep -v -E '^test-(guest-|e2e-)' | tr '\n' ' '
+    grep -v -E '^test-(guest-|e2e-|backup-chain\.sh$)' | tr '\n' ' '
 }
 
 # check_reports STAGE: fail if any checker wrote a report.
