@@ -218,6 +218,11 @@ end (enum history_end how)
   if (pthread_rwlock_wrlock (&barrier) != 0)
     abort ();
   s = current;
+  /* Recorded while no live write can change it, and before it
+   * vanishes: a status that finds no snapshot finds its record.
+   */
+  if (s != NULL)
+    history_ended (s, how);
   current = NULL;
   if (pthread_rwlock_unlock (&barrier) != 0)
     abort ();
@@ -237,7 +242,6 @@ end (enum history_end how)
                   store_bytes (s->disk[i].store));
   }
   stats_log_phases (s->generation);
-  history_ended (s, how);
   generation_free (s);
   for (i = 0; i < fleece_ndisks; i++)
     store_reset (fleece_disks[i].store);

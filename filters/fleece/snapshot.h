@@ -17,7 +17,9 @@
  * generation's state is never freed under a reader.
  *
  * Lock order: lifecycle mutex (snapshot.c) -> barrier -> block map;
- * history.h's lock is innermost.
+ * history.h's lock is innermost.  A generation's end is recorded in
+ * history under the barrier's write lock, as it is unpublished, so a
+ * status that finds no snapshot finds the record of the last one.
  */
 #ifndef FLEECE_SNAPSHOT_H
 #define FLEECE_SNAPSHOT_H

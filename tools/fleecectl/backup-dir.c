@@ -122,7 +122,8 @@ scan (struct bdir *d, char *err, size_t len)
   regfree (&partial);
   if (r == -1)
     return -1;
-  qsort (d->names, d->n, sizeof *d->names, by_sequence);
+  if (d->n > 1)
+    qsort (d->names, d->n, sizeof *d->names, by_sequence);
   for (i = 1; i < d->n; i++)
     if (by_sequence (&d->names[i - 1], &d->names[i]) == 0) {
       snprintf (err, len, "%s holds two backups numbered %lu (%s and %s): "
