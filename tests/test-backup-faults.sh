@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # test-backup-faults.sh: a backup that fails leaves DIR as it was, and
 # the next one is correct.  Over the file plugin (32M, cbt-dir=); for
-# (a), (b), (d) the delay filter under fleece slows reads (200 ms):
+# (a), (b), (d) the delay filter under fleece slows reads (100 ms):
 # (a) nbdkit killed mid-backup (the next backup after a restart);
 # (b) fleecectl backup interrupted (SIGINT) mid-backup: it also ends
 #     the snapshot it created;
@@ -50,7 +50,8 @@ start ()                                # [DELAY-FILTER-ARGS...]
 }
 
 # mutate N: the guest's random writes, zeroes and trims.
-mutate () { $WL mutate "$seed.m$1" "$tmpdir/log" "$1" "$(uri)"; }
+_m=0
+mutate () { _m=$((_m + 1)); $WL mutate "$seed.m$_m" "$tmpdir/log" "$1" "$(uri)"; }
 
 # slow_backup DIR: fleecectl backup into DIR in the background
 # ($bk_pid; SIGINT not ignored), one connection; returns when it is
@@ -139,19 +140,19 @@ mutate 8
 good_point "$dir" 0002-incr 0001-full
 
 # (a) nbdkit killed mid-backup.
-mutate 24
+mutate 16
 stop_nbdkit "$pid" TERM
-start rdelay=200ms
+start rdelay=100ms
 slow_backup "$dir"
 stop_nbdkit "$pid" KILL
 failed "nbdkit killed" "$dir" \
   'disk "" at offset [0-9]+: .*(not connected|disconnect|reset|closed|EOF|Broken pipe)'
-start rdelay=200ms                      # (b) and (d) slow too
+start rdelay=100ms                      # (b) and (d) slow too
 all_good "$dir"
 good_point "$dir" 0003-incr 0002-incr
 
 # (b) SIGINT.
-mutate 24
+mutate 16
 start_writer "$tmpdir/log"
 slow_backup "$dir"
 kill -INT "$bk_pid"
@@ -165,7 +166,7 @@ all_good "$dir"
 good_point "$dir" 0004-incr 0003-incr
 
 # (d) SIGKILL: the partial dir stays until the next backup.
-mutate 24
+mutate 16
 start_writer "$tmpdir/log"
 slow_backup "$dir"
 dead=$("$FLEECECTL" -s "$ctl" status --json | grep -o '"taken-at":"[^"]*"')
