@@ -15,6 +15,7 @@
 requires nbdcopy --version
 requires nbdinfo --version
 requires qemu-img --version
+requires jq --version
 requires /usr/bin/python3 -c 'import nbd'
 WL="/usr/bin/python3 $srcdir/backup_workload.py"
 seed="${FLEECE_TEST_SEED:-$(date +%s)}"

@@ -65,7 +65,7 @@ slow_backup ()
   for _ in $(seq 400); do
     if compgen -G "$1/.*.partial" > /dev/null &&
        "$FLEECECTL" -s "$ctl" status --json 2>/dev/null |
-         grep -q '"bytes-read":[1-9]'; then
+         jq -e '."bytes-read" > 0' > /dev/null; then
       return 0
     fi
     kill -0 "$bk_pid" || break
@@ -158,8 +158,8 @@ slow_backup "$dir"
 kill -INT "$bk_pid"
 failed "SIGINT" "$dir" "interrupted"
 stop_writer
-state=$("$FLEECECTL" -s "$ctl" status --json 2>/dev/null || true)
-if ! grep -q '"state":"none"' <<<"$state"; then
+state=$("$FLEECECTL" -s "$ctl" status --json 2>/dev/null | jq -r .state) || true
+if [ "$state" != none ]; then
   echo "$0: FAIL: SIGINT: the snapshot the backup created was not ended" >&2
   exit 1
 fi
@@ -170,7 +170,7 @@ good_point "$dir" 0004-incr 0003-incr
 mutate 16
 start_writer "$tmpdir/log"
 slow_backup "$dir"
-dead=$("$FLEECECTL" -s "$ctl" status --json | grep -o '"taken-at":"[^"]*"')
+dead=$("$FLEECECTL" -s "$ctl" status --json | jq -r '."taken-at"')
 kill -KILL "$bk_pid"
 wait "$bk_pid" || true
 forget_pid "$bk_pid"
@@ -198,8 +198,8 @@ for m in "incomplete backup $partial left by an interrupted run: removed" \
     { echo "$0: FAIL: SIGKILL: the next backup did not say '$m':" >&2
       cat "$tmpdir/bk.err" >&2; exit 1; }
 done
-if grep -q "$dead" "$dir/0005-incr/manifest.json" ||
-   ! "$FLEECECTL" -s "$ctl" status --json | grep -q '"state":"none"'; then
+if [ "$(jq -r '."taken-at"' "$dir/0005-incr/manifest.json")" = "$dead" ] ||
+   [ "$("$FLEECECTL" -s "$ctl" status --json | jq -r .state)" != none ]; then
   echo "$0: FAIL: SIGKILL: the next backup adopted the killed run's" \
        "snapshot ($dead)" >&2
   exit 1

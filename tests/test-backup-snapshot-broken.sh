@@ -65,8 +65,8 @@ echo "ok: the snapshot broke: exit 7: $(tail -n1 "$tmpdir/bk.err")"
 got=$(cd "$dir" && echo *-* .*.partial)
 [ "$got" = "0001-full .*.partial" ] ||
   { echo "$0: FAIL: $dir holds: $got" >&2; exit 1; }
-state=$("$FLEECECTL" -s "$ctl" status --json 2>/dev/null || true)
-if ! grep -q '"state":"none"' <<<"$state"; then
+state=$("$FLEECECTL" -s "$ctl" status --json 2>/dev/null | jq -r .state) || true
+if [ "$state" != none ]; then
   echo "$0: FAIL: the broken snapshot the backup created was not ended" >&2
   exit 1
 fi
