@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # test-backup-faults.sh: a backup that fails leaves DIR as it was, and
 # the next one is correct.  Over the file plugin (32M, cbt-dir=); for
-# (a), (b), (d) the delay filter under fleece slows reads (200 ms):
+# (a), (b), (d) the delay filter under fleece slows reads (100 ms):
 # (a) nbdkit killed mid-backup (the next backup after a restart);
 # (b) fleecectl backup interrupted (SIGINT) mid-backup: it also ends
 #     the snapshot it created;
@@ -50,7 +50,8 @@ start ()                                # [DELAY-FILTER-ARGS...]
 }
 
 # mutate N: the guest's random writes, zeroes and trims.
-mutate () { $WL mutate "$seed.m$1" "$tmpdir/log" "$1" "$(uri)"; }
+_m=0
+mutate () { _m=$((_m + 1)); $WL mutate "$seed.m$_m" "$tmpdir/log" "$1" "$(uri)"; }
 
 # slow_backup DIR: fleecectl backup into DIR in the background
 # ($bk_pid; SIGINT not ignored), one connection; returns when it is
@@ -64,7 +65,7 @@ slow_backup ()
   for _ in $(seq 400); do
     if compgen -G "$1/.*.partial" > /dev/null &&
        "$FLEECECTL" -s "$ctl" status --json 2>/dev/null |
-         grep -q '"bytes-read":[1-9]'; then
+         jq -e '."bytes-read" > 0' > /dev/null; then
       return 0
     fi
     kill -0 "$bk_pid" || break
@@ -139,36 +140,37 @@ mutate 8
 good_point "$dir" 0002-incr 0001-full
 
 # (a) nbdkit killed mid-backup.
-mutate 24
+mutate 16
 stop_nbdkit "$pid" TERM
-start rdelay=200ms
+start rdelay=100ms
 slow_backup "$dir"
 stop_nbdkit "$pid" KILL
 failed "nbdkit killed" "$dir" \
   'disk "" at offset [0-9]+: .*(not connected|disconnect|reset|closed|EOF|Broken pipe)'
-start rdelay=200ms                      # (b) and (d) slow too
+start rdelay=100ms                      # (b) and (d) slow too
 all_good "$dir"
 good_point "$dir" 0003-incr 0002-incr
 
 # (b) SIGINT.
-mutate 24
+mutate 16
 start_writer "$tmpdir/log"
 slow_backup "$dir"
 kill -INT "$bk_pid"
 failed "SIGINT" "$dir" "interrupted"
 stop_writer
-if "$FLEECECTL" -s "$ctl" status --json | grep -q '"state":"active"'; then
-  echo "$0: FAIL: SIGINT: the snapshot the backup created is still active" >&2
+state=$("$FLEECECTL" -s "$ctl" status --json 2>/dev/null | jq -r .state) || true
+if [ "$state" != none ]; then
+  echo "$0: FAIL: SIGINT: the snapshot the backup created was not ended" >&2
   exit 1
 fi
 all_good "$dir"
 good_point "$dir" 0004-incr 0003-incr
 
 # (d) SIGKILL: the partial dir stays until the next backup.
-mutate 24
+mutate 16
 start_writer "$tmpdir/log"
 slow_backup "$dir"
-dead=$("$FLEECECTL" -s "$ctl" status --json | grep -o '"taken-at":"[^"]*"')
+dead=$("$FLEECECTL" -s "$ctl" status --json | jq -r '."taken-at"')
 kill -KILL "$bk_pid"
 wait "$bk_pid" || true
 forget_pid "$bk_pid"
@@ -196,8 +198,8 @@ for m in "incomplete backup $partial left by an interrupted run: removed" \
     { echo "$0: FAIL: SIGKILL: the next backup did not say '$m':" >&2
       cat "$tmpdir/bk.err" >&2; exit 1; }
 done
-if grep -q "$dead" "$dir/0005-incr/manifest.json" ||
-   "$FLEECECTL" -s "$ctl" status --json | grep -q '"state":"active"'; then
+if [ "$(jq -r '."taken-at"' "$dir/0005-incr/manifest.json")" = "$dead" ] ||
+   [ "$("$FLEECECTL" -s "$ctl" status --json | jq -r .state)" != none ]; then
   echo "$0: FAIL: SIGKILL: the next backup adopted the killed run's" \
        "snapshot ($dead)" >&2
   exit 1
