@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backup-dir.h"
+#include "fsync-path.h"
 
 static int
 take_lock (struct bdir *d, char *err, size_t len)
@@ -250,17 +251,6 @@ bdir_begin (struct bdir *d, const char *kind, char *name, size_t namelen,
   return -1;
 }
 
-static int
-fsync_path (const char *path)
-{
-  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
-
-  if (fd == -1)
-    return -1;
-  r = fsync (fd);
-  close (fd);
-  return r;
-}
 
 int
 bdir_complete (struct bdir *d, const char *partial, const char *name,
@@ -269,8 +259,9 @@ bdir_complete (struct bdir *d, const char *partial, const char *name,
   char final[4096];
 
   snprintf (final, sizeof final, "%s/%s", d->path, name);
-  if (fsync_path (partial) == -1 || rename (partial, final) == -1 ||
-      fsync_path (d->path) == -1) {
+  if (fsync_path (partial, O_DIRECTORY) == -1 ||
+      rename (partial, final) == -1 ||
+      fsync_path (d->path, O_DIRECTORY) == -1) {
     snprintf (err, len, "completing %s: %s", final, strerror (errno));
     return -1;
   }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backup-target.h"
+#include "fsync-path.h"
 #include "run.h"
 
 #define EXIT_WAIT_MS 60000      /* qemu-nbd's flush and exit */
@@ -143,17 +144,6 @@ target_start (struct target *t, int shared, char *err, size_t len)
   return -1;
 }
 
-static int
-fsync_file (const char *path)
-{
-  int fd = open (path, O_RDONLY | O_CLOEXEC), r;
-
-  if (fd == -1)
-    return -1;
-  r = fsync (fd);
-  close (fd);
-  return r;
-}
 
 int
 target_finish (struct target *t, char *err, size_t len)
@@ -165,7 +155,7 @@ target_finish (struct target *t, char *err, size_t len)
     return -1;
   }
   t->pid = 0;
-  if (fsync_file (t->file) == -1) {
+  if (fsync_path (t->file, 0) == -1) {
     snprintf (err, len, "fsync %s: %s", t->file, strerror (errno));
     return -1;
   }

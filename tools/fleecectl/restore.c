@@ -26,6 +26,7 @@
 
 #include "backup.h"
 #include "chain.h"
+#include "fsync-path.h"
 #include "run.h"
 #include "show.h"
 
@@ -75,17 +76,6 @@ output_path (const struct options *o, const struct manifest *m,
               fmt);
 }
 
-static int
-fsync_path (const char *path, int flags)
-{
-  int fd = open (path, O_RDONLY | O_CLOEXEC | flags), r;
-
-  if (fd == -1)
-    return -1;
-  r = fsync (fd);
-  close (fd);
-  return r;
-}
 
 /* Convert, compare, fsync, rename one disk of size bytes.  A qcow2's
  * size is whole 512-byte sectors: a raw output is cut back to the
