@@ -205,7 +205,7 @@ disk_changes (struct plan *p, struct plan_disk *d, const struct options *o,
 
 int
 plan_choose (struct plan *p, const struct options *o, struct conn *c,
-             const struct manifest *parent)
+             const struct manifest *parent, const char *broken)
 {
   char why[256];
   size_t i;
@@ -216,6 +216,9 @@ plan_choose (struct plan *p, const struct options *o, struct conn *c,
     snprintf (p->full_reason, sizeof p->full_reason, "--full");
   else if (parent == NULL)
     snprintf (p->full_reason, sizeof p->full_reason, "first backup in DIR");
+  else if (broken)
+    snprintf (p->full_reason, sizeof p->full_reason, "the chain of %s is "
+              "broken (%s)", parent->name, broken);
   else if (p->checkpoint == NULL)
     snprintf (p->full_reason, sizeof p->full_reason, "no change tracking "
               "(start nbdkit with cbt-dir=)");

@@ -7,7 +7,8 @@
  * plan_choose decides: incremental only if nothing forces a full
  * backup and `changes --since PARENT_CHECKPOINT` answers for every
  * disk; otherwise full, for the whole VM, with the reason in
- * full_reason.  The dirty ranges of each disk are kept for the copy.
+ * full_reason (broken, if not NULL, says why parent's chain cannot be
+ * built on: then full).  The dirty ranges of each disk are kept for the copy.
  */
 #ifndef FLEECECTL_BACKUP_PLAN_H
 #define FLEECECTL_BACKUP_PLAN_H
@@ -53,7 +54,8 @@ extern int plan_snapshot (struct plan *p, json_object *begin,
  * program (request.h).  0, or -1 if interrupted.
  */
 extern int plan_choose (struct plan *p, const struct options *o,
-                        struct conn *c, const struct manifest *parent);
+                        struct conn *c, const struct manifest *parent,
+                        const char *broken);
 
 /* Free p. */
 extern void plan_free (struct plan *p);

@@ -45,6 +45,7 @@ struct backup {
   struct bdir d;
   struct manifest parent, m;
   bool have_parent;
+  char broken[512];             /* why the parent's chain is unusable */
   struct plan p;
   char name[64], partial[4096];
   bool partial_made, snapshot_owed;
@@ -160,6 +161,53 @@ check_uri (const char *uri)
          "snapshot export itself", uri, (int) n, p + 1);
 }
 
+/* The chain under the parent m: every backup named as a parent is in
+ * DIR, its manifest readable, every disk file present; else why not,
+ * in b.broken.  Cheap (no sha256: verify does that).
+ */
+static void
+check_chain (const struct manifest *m)
+{
+  struct manifest cur = { 0 };
+  const struct manifest *e = m;
+  char path[4096], err[200], name[200];
+  size_t i, steps;
+
+  snprintf (name, sizeof name, "%s", b.d.names[b.d.n - 1]);
+
+  for (steps = 0; steps <= b.d.n; steps++) {
+    for (i = 0; i < e->ndisks; i++) {
+      snprintf (path, sizeof path, "%s/%s/%s", b.d.path, name,
+                e->disks[i].file);
+      if (access (path, R_OK) == -1) {
+        snprintf (b.broken, sizeof b.broken, "%s/%.100s: %s", name,
+                  e->disks[i].file, strerror (errno));
+        goto out;
+      }
+    }
+    if (e->parent == NULL)
+      goto out;
+    snprintf (name, sizeof name, "%s", e->parent);
+    for (i = 0; i < b.d.n && strcmp (b.d.names[i], name) != 0; i++)
+      ;
+    if (i == b.d.n) {
+      snprintf (b.broken, sizeof b.broken, "%s is not in the directory",
+                name);
+      goto out;
+    }
+    snprintf (path, sizeof path, "%s/%s", b.d.path, name);
+    manifest_free (&cur);
+    e = &cur;
+    if (manifest_read (path, &cur, err, sizeof err) == -1) {
+      snprintf (b.broken, sizeof b.broken, "%s: %s", name, err);
+      goto out;
+    }
+  }
+  snprintf (b.broken, sizeof b.broken, "its chain of parents loops");
+ out:
+  manifest_free (&cur);
+}
+
 /* DIR: locked, cleared of partial directories, parent read. */
 static void
 open_dir (void)
@@ -179,6 +227,7 @@ open_dir (void)
          "verify --input %s, and move the damaged backup out of it (or "
          "start a new chain in a new directory)", path, err, b.o->output);
   b.have_parent = true;
+  check_chain (&b.parent);
 }
 
 /* "GENERATION TAKEN-AT": names the planned snapshot in the partial
@@ -323,7 +372,8 @@ backup (const struct options *o)
   open_dir ();
   catch_signals ();
   begin_snapshot ();
-  if (plan_choose (&b.p, o, &b.c, b.have_parent ? &b.parent : NULL) == -1)
+  if (plan_choose (&b.p, o, &b.c, b.have_parent ? &b.parent : NULL,
+                   b.broken[0] ? b.broken : NULL) == -1)
     failed ("interrupted");
   if (!b.p.incremental)
     fprintf (stderr, "fleecectl: full backup: %s\n", b.p.full_reason);

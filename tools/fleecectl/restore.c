@@ -6,8 +6,8 @@
  * those backups only.  Then per disk: qemu-img convert of the chain's
  * top into PATH.tmp, qemu-img compare of the top and PATH.tmp (must be
  * identical), fsync, rename to PATH, fsync of its directory.  An
- * existing file is never overwritten; a failure or a signal removes
- * the .tmp file.  DIR is locked for the duration, so that no backup
+ * existing file is never overwritten; a failure or a signal kills a
+ * running qemu-img and removes the .tmp file.  DIR is locked for the duration, so that no backup
  * removes a partial directory or adds a backup meanwhile.
  */
 #include <config.h>
@@ -35,6 +35,7 @@ static char tmp_path[8192 + 8]; /* the file being written, or "" */
 static void
 remove_tmp (void)
 {
+  run_kill ();                  /* else qemu-img may (re)create it */
   if (tmp_path[0])
     unlink (tmp_path);
   tmp_path[0] = '\0';

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,21 @@
 #include "run.h"
 
 #define MAX_OUTPUT (1024 * 1024)
+
+static volatile pid_t running;  /* the child being waited for, or 0 */
+
+void
+run_kill (void)
+{
+  pid_t pid = running;
+
+  if (pid > 0) {
+    kill (pid, SIGKILL);
+    while (waitpid (pid, NULL, 0) == -1 && errno == EINTR)
+      ;
+  }
+  running = 0;
+}
 
 /* In the child: set up the descriptors and exec.  Never returns. */
 static void __attribute__ ((noreturn))
@@ -66,6 +82,7 @@ run_command (char *const argv[], char **out, const char *log)
   pid = fork ();
   if (pid == 0)
     child (argv, p[1], log);
+  running = pid;
   if (p[1] != -1)
     close (p[1]);
   if (pid == -1) {
@@ -78,8 +95,11 @@ run_command (char *const argv[], char **out, const char *log)
   if (p[0] != -1)
     close (p[0]);
   while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR)
+    if (errno != EINTR) {
+      running = 0;
       return -1;
+    }
+  running = 0;
   return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 

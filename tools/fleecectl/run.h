@@ -19,6 +19,13 @@
  */
 extern int run_command (char *const argv[], char **out, const char *log);
 
+/* For a signal handler or a failure path: kill (SIGKILL) the command
+ * run_command is waiting for, if any, and reap it, so that it neither
+ * outlives fleecectl nor writes a file after fleecectl removed it.
+ * Async-signal-safe.
+ */
+extern void run_kill (void);
+
 /* The last non-empty line of the file log, for an error message, in
  * buf ("no message" if none).
  */
