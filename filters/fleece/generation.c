@@ -11,13 +11,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <nbdkit-filter.h>
 
 #include "cbw.h"
 #include "fleece.h"
 #include "generation.h"
+#include "utc-now.h"
 
 void
 generation_free (struct snap *s)
@@ -89,23 +89,9 @@ generation_new (void)
 }
 
 void
-generation_utc_now (char *buf, size_t len)
-{
-  struct timespec now;
-  struct tm tm;
-  char when[24];
-
-  /* e.g. 2026-11-26T16:42:07.755Z */
-  clock_gettime (CLOCK_REALTIME, &now);
-  gmtime_r (&now.tv_sec, &tm);
-  strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (buf, len, "%.20s.%03dZ", when, (int) (now.tv_nsec / 1000000));
-}
-
-void
 generation_stamp (struct snap *s)
 {
-  generation_utc_now (s->taken_at, sizeof s->taken_at);
+  utc_now (s->taken_at, sizeof s->taken_at);
 }
 
 /* "application-consistent: ..." or "crash-consistent: ..." */

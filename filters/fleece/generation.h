@@ -24,10 +24,6 @@ extern void generation_free (struct snap *);
 /* At the switch: taken_at is now (UTC). */
 extern void generation_stamp (struct snap *);
 
-/* Now, UTC, ISO 8601 with milliseconds (2026-11-26T16:42:07.755Z), as
- * taken_at has it.
- */
-extern void generation_utc_now (char *buf, size_t len);
 
 /* After the thaw: the snapshot's description and each disk's export
  * description (generation, instant, consistency).

@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "generation.h"
 #include "history.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "utc-now.h"
 
 const char *const history_end_name[HISTORY_ENDS] = {
   "snapshot-end", "fresh", "last-close", "linger", "pin-max-age",
@@ -99,7 +99,7 @@ history_ended (const struct snap *s, enum history_end how)
   r.generation = s->generation;
   snprintf (r.description, sizeof r.description, "%s", s->description);
   snprintf (r.taken_at, sizeof r.taken_at, "%s", s->taken_at);
-  generation_utc_now (r.ended_at, sizeof r.ended_at);
+  utc_now (r.ended_at, sizeof r.ended_at);
   r.frozen = s->q.frozen;
   snprintf (r.reason, sizeof r.reason, "%s", s->q.reason);
   r.ended_by = how;

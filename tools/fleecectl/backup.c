@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backup.h"
@@ -38,6 +37,7 @@
 #include "progress.h"
 #include "request.h"
 #include "show.h"
+#include "utc-now.h"
 
 struct backup {
   const struct options *o;
@@ -125,19 +125,13 @@ failed (const char *fmt, ...)
   die (EXIT_FAILED, "backup failed: %s", stop ? "interrupted" : msg);
 }
 
-/* Now, UTC, with milliseconds: 2026-12-04T16:42:07.755Z. */
+/* Now, as utc_now writes it (malloc'd). */
 static char *
-utc_now (void)
+now_text (void)
 {
-  struct timespec ts;
-  struct tm tm;
-  char buf[64];
+  char buf[UTC_NOW_LEN];
 
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (buf + strlen (buf), sizeof buf - strlen (buf), ".%03ldZ",
-            ts.tv_nsec / 1000000);
+  utc_now (buf, sizeof buf);
   return strdup (buf);
 }
 
@@ -346,7 +340,7 @@ complete (void)
 
   if (stop)
     failed ("interrupted");
-  b.m.finished_at = utc_now ();
+  b.m.finished_at = now_text ();
   if (manifest_write (b.partial, &b.m) == -1)
     failed ("%s/manifest.json: %s", b.partial, strerror (errno));
   bdir_forget_snapshot (b.partial);
@@ -362,7 +356,7 @@ complete (void)
 int
 backup (const struct options *o)
 {
-  char *started_at = utc_now (), err[1024];
+  char *started_at = now_text (), err[1024];
   uint64_t total = 0;
   double t0;
   size_t i;
