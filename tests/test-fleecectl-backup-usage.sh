@@ -72,7 +72,7 @@ open(sys.argv[2], "w"); time.sleep(30)' "$d/.lock" "$tmpdir/locked" &
 locker=$!
 cleanup_pid "$locker"
 while [ ! -e "$tmpdir/locked" ]; do sleep 0.05; done
-expect_exit 7 "dir is in use by pid 4242 \(another backup or restore\)" \
+expect_exit 7 "dir is in use by pid 4242 \(another backup, restore or prune\)" \
   "$F" -s "$ctl" backup --uri "$uri" --output "$d"
 kill "$locker"; wait "$locker" 2>/dev/null || true; forget_pid "$locker"
 
