@@ -100,6 +100,13 @@ expect_exit 2 "--format vhd: expected raw or qcow2" \
   "$F" restore --input "$d" --output "$tmpdir/r" --format vhd
 expect_exit 2 "nowhere: no such directory" \
   "$F" verify --input "$tmpdir/nowhere"
+# A regular file: "not a directory", never "no such directory" (the
+# message once tested a stale errno).
+for cmd in "verify" "restore --output $tmpdir/r" "prune --keep-chains 1"; do
+  # shellcheck disable=SC2086
+  expect_exit 2 "file: not a directory: pass a backup directory" \
+    "$F" $cmd --input "$tmpdir/file"
+done
 expect_exit 0 "holds no complete backup" "$F" verify --input "$d"
 expect_exit 0 "holds no complete backup" \
   "$F" -s "$ctl" --timeout 1 verify --input "$d"  # ignored: no server

@@ -152,10 +152,15 @@ bdir_open (struct bdir *d, const char *path, bool create, bool lock,
     snprintf (err, len, "cannot create %s: %s", path, strerror (errno));
     return -1;
   }
-  if (stat (path, &st) == -1 || !S_ISDIR (st.st_mode)) {
-    snprintf (err, len, "%s: %s", path, errno == ENOENT && !create
+  if (stat (path, &st) == -1) {
+    snprintf (err, len, "%s: %s", path, errno == ENOENT
               ? "no such directory: pass a backup directory (backup --output DIR)"
-              : "not a directory: pass a backup directory");
+              : strerror (errno));
+    return -2;
+  }
+  if (!S_ISDIR (st.st_mode)) {  /* errno is stale here: no errno test */
+    snprintf (err, len, "%s: not a directory: pass a backup directory",
+              path);
     return -2;
   }
   if ((d->path = realpath (path, NULL)) == NULL) {
