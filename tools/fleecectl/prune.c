@@ -208,10 +208,15 @@ prune (const struct options *o)
     if (!o->dry_run)
       remove_chain (&p, c);
     gone++;
+    for (i = 0; i < p.n && !o->json; i++)   /* as each chain goes */
+      if (p.it[i].chain == c)
+        line (&p, i);
+    fflush (stdout);
   }
   for (i = 0; i < p.n; i++) {
     removed += p.it[i].why == PRUNE_REMOVE;
-    line (&p, i);
+    if (o->json)
+      line (&p, i);
   }
   summary (&p, removed, chains, gone);
   for (i = 0; i < p.n; i++)
