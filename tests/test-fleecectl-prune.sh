@@ -9,7 +9,8 @@
 # - 3 chains, --keep-chains 1, 2, 3: exactly the oldest chains removed,
 #   whole, oldest first, with their lines; verify exits 0 after each;
 # - --keep-days keeping an incremental of an old chain keeps its full
-#   and the incrementals before it;
+#   and the incrementals before it; a parent named in another chain
+#   keeps that chain;
 # - a damaged manifest in an old chain: removed with it without an age
 #   rule, kept (undated) with one, a warning either way;
 # - DIR/.lock held: exit 7, nothing removed; --dry-run: the same lines,
@@ -84,6 +85,17 @@ jq -e -s '.[0:2] | map(.kept) == [true, true]' d4.json > /dev/null &&
 echo "ok: --keep-days: 0004-full kept as young, because of 0005-incr"
 # Three days keep 0005-incr's chain when one day is 86400 s, not more.
 fresh d35; prune_is d35 "0006-full 0007-incr " --keep-chains 1 --keep-days 3.49
+
+# A parent in another chain (not made by fleecectl, but honoured):
+# 0005-incr naming 0002-incr keeps the first chain, as "needed".
+$PD make cross "F4 I3 F2 I1.5 I1"
+jq -c '.parent = "0002-incr"' cross/0005-incr/manifest.json > m.json
+mv m.json cross/0005-incr/manifest.json
+"$F" prune --input cross --keep-chains 1 --dry-run --json > cross.json
+jq -e -s '.[0:2] | map([.kept, .why, .because]) ==
+  [[true, "needed", "0005-incr"], [true, "needed", "0005-incr"]]' cross.json \
+  > /dev/null || { cat cross.json; exit 1; }
+echo "ok: a parent in an older chain keeps that chain"
 
 # A damaged manifest in the oldest chain.
 fresh x; echo '{ damaged' > x/0002-incr/manifest.json
