@@ -10,8 +10,9 @@
 #   backups 1/2, last success the manifest's finished-at, the vm label
 #   on every sample, no temporary file left;
 # - an unwritable PATH: a warning, the backup's exit status (3) stands;
-# - failures: DIR locked (exit 7) and the server gone (exit 2): result 1,
-#   last success still the newest backup's, no per-backup metrics;
+# - failures: DIR locked (exit 7), the server gone (exit 2), every read
+#   failing after the snapshot began (exit 7): result 1, last success
+#   still the newest backup's, no per-backup metrics;
 # - usage errors.
 
 source "$srcdir/functions.sh"
@@ -109,6 +110,16 @@ grep -q "in use by pid" bk.err || { cat bk.err; exit 1; }
 exec 9>&-
 stop_nbdkit pid TERM
 backup 2; check 0 3 0003-incr
+# A failure after the snapshot began: every read of the disk fails
+# (nbdkit's error filter under the filter): exit 7, the partial
+# directory removed before the file is written.
+rm -f nbd.sock ctl.sock
+start_nbdkit pid2 nbd.sock --filter="$FLEECE" --filter=error file disk.img \
+  control=ctl.sock error-pread=EIO error-pread-rate=100%
+for _ in $(seq 100); do [ -S ctl.sock ] && break; sleep 0.05; done
+backup 7; check 0 3 0003-incr
+grep -q "backup failed: .*Input/output error" bk.err || { cat bk.err; exit 1; }
+[ -z "$(ls -A dir | grep partial)" ] || { ls -A dir; exit 1; }
 
 # Usage errors.
 expect_exit 2 "--metrics-file goes with backup" \
