@@ -69,7 +69,7 @@ fresh k1; prune_is k1 "0006-full 0007-incr " --keep-chains 1
   "0001-full 0002-incr 0003-incr 0004-full 0005-incr " ] || { cat prune.out; exit 1; }
 grep -qx "prune k1: removed 5 backups (2 chains), kept 2 (1 chain)" prune.out ||
   { cat prune.out; exit 1; }
-ls -A k1 | grep -q pruning && { echo "$0: FAIL: .pruning left" >&2; exit 1; }
+! compgen -G 'k1/.*.pruning' > /dev/null || { echo "$0: FAIL: .pruning left" >&2; exit 1; }
 # The newest chain is never removed, whatever the ages.
 fresh k0; prune_is k0 "0006-full 0007-incr " --keep-chains 1 --keep-days 0.01
 
@@ -139,7 +139,7 @@ echo "ok: verify ignores .0003-incr.pruning; the chain's older part verifies"
 prune_is c "0004-full 0005-incr 0006-full 0007-incr " --keep-chains 2
 grep -q "backup .0003-incr.pruning was being pruned by an interrupted run: removed" prune.err ||
   { cat prune.err; exit 1; }
-[ -z "$(ls -A c | grep pruning)" ] || { ls -A c; exit 1; }
+! compgen -G 'c/.*.pruning' > /dev/null || { ls -A c; exit 1; }
 
 # Usage errors.
 expect_exit 2 "prune needs --keep-chains N" "$F" prune --input three
