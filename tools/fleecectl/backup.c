@@ -108,6 +108,7 @@ end_snapshot (void)
   fflush (stdout);
   fflush (stderr);
   if ((pid = fork ()) == 0) {
+    die_cleanup = NULL;         /* a die () here must not clean up again */
     if (freopen ("/dev/null", "w", stderr) == NULL)
       _exit (1);
     conn_interrupted = 0;
