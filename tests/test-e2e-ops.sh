@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The operations procedures of docs/deployment.md on the real two-disk
-# guest (libvirt, both disks exports of one nbdkit), each command as
-# the document shows it:
-#   Upgrade (section 8): while the workload runs, `virsh suspend`, kill
-#     nbdkit (SIGKILL), start it again (the "upgrade"), make QEMU reconnect each
-#     disk with a read from the monitor (HMP qemu-io, repeated until it
-#     succeeds), `virsh resume`.  Checks: the workload goes on, the
-#     guest's kernel log has no I/O error, /run/workload.out is empty,
-#     and a `fleecectl backup` after it is an application-consistent
-#     incremental on the full one taken before (the killed nbdkit's
-#     change maps were trusted).
-#   Restore (section 9): `fleecectl restore` of that backup (raw, both
-#     disks verified identical, verify-backup.sh passes); a single file
-#     (the log) taken out of the restored raw disk with debugfs is a
-#     prefix of the live guest's log.  Then the whole VM: stop it, put
-#     the restored disks in place of the VM's images, ...
+# The backup command and the operations procedures of
+# docs/deployment.md on the real two-disk guest (libvirt, both disks
+# exports of one nbdkit with control= and cbt-dir=), each command as the
+# document shows it, in one guest's life (the boot on the restored
+# images is a second one):
+#   Backup chain (tests/guest/e2e-chain.sh): fleecectl backup into one
+#     directory, a full backup and two incrementals while the workload
+#     runs (a few commits between them), each application-consistent
+#     with one freeze; the incrementals read only the changed ranges
+#     (bytes-examined under an eighth of the disks); fleecectl verify passes; every point is
+#     restored (fleecectl restore, raw) and the restored pair passes
+#     verify-backup.sh; each point is later than the one before (more
+#     log records and commit records).
+#   Upgrade (section 8), between the two incrementals: `virsh suspend`,
+#     kill nbdkit (SIGKILL), start it again (the "upgrade"), reads from
+#     the monitor (HMP qemu-io) until QEMU has reconnected both disks
+#     (ss), `virsh resume`.  Checks: the workload goes on, the guest's
+#     kernel log has no I/O error, /run/workload.out is empty, and the
+#     next backup is an application-consistent incremental (the killed
+#     nbdkit's change maps were trusted).
+#   Restore (section 9): a single file (the log) taken out of the
+#     newest restored vda with debugfs is a prefix of the live guest's
+#     log.  Then the whole VM: stop it and nbdkit, move the restored
+#     disks over the VM's images, ...
 #   Back out (section 10): ... and start it from the plain-file domain
-#     XML (virsh define; no nbdkit running): the guest boots on those
-#     images, mounts both filesystems (no error), its log has the
-#     restored records; after umount, verify-backup.sh passes on the
-#     images.
-# Two guest boots (the second one is the point of restore and back-out).
+#     XML (virsh define; no nbdkit): the guest boots on those images,
+#     mounts both filesystems without error, its log has the restored
+#     records; after umount, verify-backup.sh passes on the images.
 source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"
@@ -30,6 +36,8 @@ source "$srcdir/guest/e2e-chain.sh"
 requires virsh --version
 requires qemu-system-x86_64 --version
 requires qemu-img --version
+requires nbdcopy --version
+requires nbdinfo --version
 requires nbdkit --version
 requires debugfs -V
 requires flock --version
@@ -72,8 +80,29 @@ ops_reconnect ()
   echo "QEMU reconnected both disks after $i round(s) of reads"
 }
 
-chain=$tmpdir/chain
-e2e_chain_backup "$chain" full
+# chain_backup KIND: one backup of the chain; an incremental examines
+# only the changed ranges (under an eighth of the disks: a change map
+# that says "everything" fails here; one that says "nothing", the
+# restores' "later than the point before").
+chain=$tmpdir/chain points=()
+chain_backup ()
+{
+  local examined
+  e2e_chain_backup "$chain" "$1"
+  echo "fleecectl backup ran $E2E_CHAIN_MS ms"
+  points+=("$E2E_CHAIN_LAST")
+  examined=$(/usr/bin/python3 -c 'import json, sys
+print(sum(d["bytes-examined"] for d in json.load(open(sys.argv[1]))["disks"]))' \
+               "$chain/$E2E_CHAIN_LAST/manifest.json")
+  if [ "$1" = incremental ] && [ "$examined" -ge $(( 384 << 17 )) ]; then
+    e2e_fail "$E2E_CHAIN_LAST examined $examined bytes: not only the changes (disks: 384 MiB)"
+  fi
+}
+
+echo "== fleecectl backup: a full backup and an incremental while the workload runs"
+chain_backup full
+e2e_vm_commits 2
+chain_backup incremental
 
 echo "== upgrade: suspend, restart nbdkit, reconnect, resume"
 records=$(guest_exec /workload.sh status | sed -n 's/.*records=\([0-9]*\).*/\1/p')
@@ -96,13 +125,23 @@ out=$(guest_exec cat /run/workload.out)
 [ -z "$out" ] || e2e_fail "the workload reported: $out"
 echo "guest kernel log: no I/O error; the workload: no error"
 
-echo "== an incremental backup after the upgrade (the change maps survived), its restore"
-e2e_chain_backup "$chain" incremental
-echo "fleecectl backup ran $E2E_CHAIN_MS ms"
-restored=$tmpdir/restored
-e2e_chain_restore "$chain" "$E2E_CHAIN_LAST" "$restored"
-echo "  $E2E_CHAIN_VERIFY"
-echo "== a single file from the restored disk (debugfs dump)"
+echo "== an incremental backup after the upgrade (the change maps survived)"
+e2e_vm_commits 2
+chain_backup incremental
+echo "== fleecectl verify"
+e2e_chain_verify "$chain"
+echo "== fleecectl restore of every point, each verified"
+records=0 commits=0
+for p in "${points[@]}"; do
+  restored=$tmpdir/restored-$p
+  e2e_chain_restore "$chain" "$p" "$restored"
+  echo "  $E2E_CHAIN_VERIFY"
+  [ "$E2E_CHAIN_RECORDS" -gt "$records" ] && [ "$E2E_CHAIN_COMMITS" -gt "$commits" ] ||
+    e2e_fail "$p: restored $E2E_CHAIN_RECORDS records, $E2E_CHAIN_COMMITS commits: not later than the point before ($records, $commits)"
+  records=$E2E_CHAIN_RECORDS commits=$E2E_CHAIN_COMMITS
+  [ "$p" = "${points[-1]}" ] || rm -rf "$restored"
+done
+echo "== a single file from the newest restored disk (debugfs dump)"
 guest_check_live_log "$restored/vda.raw"
 
 echo "== the whole VM: restored disks in place, back out to plain file disks"
