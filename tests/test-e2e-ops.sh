@@ -170,7 +170,9 @@ grep -q "<source file=\"$GUEST_VMDIR/vdb.img\"" "$tmpdir/plain.xml" ||
 GUEST_DOM=$(sed -n 's|.*<name>\(.*\)</name>.*|\1|p' "$tmpdir/plain.xml")
 virsh -q -c "$GUEST_URI" define "$tmpdir/plain.xml" > /dev/null
 _guest_start_ms=$(guest_now_ms)
-virsh -q -c "$GUEST_URI" start "$GUEST_DOM" > /dev/null
+virsh -q -c "$GUEST_URI" start "$GUEST_DOM" > /dev/null ||
+  { virsh -q -c "$GUEST_URI" undefine "$GUEST_DOM"; GUEST_DOM=
+    e2e_fail "virsh start of the plain-file domain failed"; }
 # Transient from now on: guest_stop's destroy removes it.
 virsh -q -c "$GUEST_URI" undefine "$GUEST_DOM" > /dev/null
 guest_wait_agent 90
