@@ -40,6 +40,8 @@ packages=(
   linux-image-amd64
   qemu-guest-agent
   qemu-system-x86
+  # tests/test-e2e-ops.sh and docs/deployment.md's upgrade: ss
+  iproute2
   # tests/test-e2e-unit.sh: systemd-analyze verify of the unit template
   systemd
 )

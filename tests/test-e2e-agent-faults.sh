@@ -40,7 +40,7 @@ sock=$GUEST_VMDIR/nbd.sock
 e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
   --filter="$FLEECE" --filter=delay "$VMDISK" file="$E2E_DISK" \
   domain="$GUEST_DOM" uri="$GUEST_URI" state-dir="$tmpdir/state" \
-  delay-trim=90 freeze-timeout=4s quiesce-timeout=30s frozen-max=10m
+  delay-trim=90 freeze-timeout=2s quiesce-timeout=30s frozen-max=10m
 e2e_boot
 
 # fault MODE: start /qga-fault.sh MODE in the guest, detached; for hang
@@ -55,7 +55,7 @@ fault ()
 
 # crash_snapshot LABEL: take a snapshot that must be crash-consistent
 # because the freeze failed, within its bound: a freeze, then a status
-# and a thaw, each bounded by freeze-timeout (4 s), plus 10 s for a
+# and a thaw, each bounded by freeze-timeout (2 s), plus 10 s for a
 # loaded machine; copy it, end it, verify it after replay.
 crash_snapshot ()
 {
@@ -66,7 +66,7 @@ crash_snapshot ()
   ms=$(( $(guest_now_ms) - t0 ))
   grep -q 'crash-consistent: freeze failed: ' <<<"$E2E_DESC" ||
     e2e_fail "$1: wrong label: $E2E_DESC"
-  [ "$ms" -le 22000 ] || e2e_fail "$1: the snapshot took $ms ms (bound 3 x 4 s)"
+  [ "$ms" -le 16000 ] || e2e_fail "$1: the snapshot took $ms ms (bound 3 x 2 s + 10 s)"
   echo "$1: snapshot after $ms ms, crash-consistent"
   e2e_copy nbdcopy "$img"
   e2e_release

@@ -21,16 +21,9 @@
 # every commit record on vda names a complete data file on vdb, no
 # data file newer than the last record but the next); vda's log is a
 # prefix of the live one.
-# Then the backup command (tests/guest/e2e-chain.sh): fleecectl backup
-# into one directory, a full backup and two incrementals while the
-# workload runs (a few commits between them), each application-
-# consistent with one freeze; the incrementals hold only the changed
-# ranges (each copies less than the full backup did, and less than an
-# eighth of the disks);
-# fleecectl verify passes; every point is restored (fleecectl restore,
-# raw) and the restored pair passes verify-backup.sh as above; each
-# point is later than the one before (more log records and commit
-# records), and the newest one's log is a prefix of the live one.
+# The backup command on this guest (fleecectl backup, a full and two
+# incrementals, verify, restore of every point) is in
+# tests/test-e2e-ops.sh, with the operations procedures.
 # The single-disk form (file=, the exports ""
 # and "snapshot") keeps its end-to-end coverage in the other
 # test-e2e-* tests.
@@ -38,7 +31,6 @@ source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"
 source "$srcdir/guest/e2e-disks.sh"
-source "$srcdir/guest/e2e-chain.sh"
 requires virsh --version
 requires qemu-system-x86_64 --version
 requires qemu-img --version
@@ -77,35 +69,6 @@ e2e_vm_backup nbd nbd
 echo "store bytes used: $E2E_STORE_BYTES"
 e2e_vm_backup ctl control
 echo "store bytes used: $E2E_STORE_BYTES"
-
-echo "== fleecectl backup: a full backup, two incrementals, while the workload runs"
-chain=$tmpdir/chain
-points=()
-for kind in full incremental incremental; do
-  [ "$kind" = full ] || e2e_vm_commits 2
-  e2e_chain_backup "$chain" "$kind"
-  echo "fleecectl backup ran $E2E_CHAIN_MS ms"
-  points+=("$E2E_CHAIN_LAST")
-  [ "$kind" = full ] && full_copied=$E2E_CHAIN_COPIED
-  if [ "$kind" = incremental ] &&
-     { [ "$E2E_CHAIN_COPIED" -ge "$full_copied" ] ||
-       [ "$E2E_CHAIN_COPIED" -ge $(( 384 << 17 )) ]; }; then
-    e2e_fail "$E2E_CHAIN_LAST copied $E2E_CHAIN_COPIED bytes: not only the changes (full backup: $full_copied, disks: 384 MiB)"
-  fi
-done
-echo "== fleecectl verify"
-e2e_chain_verify "$chain"
-echo "== fleecectl restore of every point, each verified"
-records=0 commits=0
-for p in "${points[@]}"; do
-  e2e_chain_restore "$chain" "$p" "$tmpdir/restored-$p"
-  echo "  $E2E_CHAIN_VERIFY"
-  [ "$E2E_CHAIN_RECORDS" -gt "$records" ] && [ "$E2E_CHAIN_COMMITS" -gt "$commits" ] ||
-    e2e_fail "$p: restored $E2E_CHAIN_RECORDS records, $E2E_CHAIN_COMMITS commits: not later than the point before ($records, $commits)"
-  records=$E2E_CHAIN_RECORDS commits=$E2E_CHAIN_COMMITS
-  [ "$p" = "${points[-1]}" ] && guest_check_live_log "$tmpdir/restored-$p/vda.raw"
-  rm -rf "$tmpdir/restored-$p"
-done
 
 guest_exec /workload.sh stop
 guest_stop

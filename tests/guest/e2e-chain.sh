@@ -2,7 +2,7 @@
 # nbdkit-fleece: `fleecectl backup` of the two-disk test guest into a
 # chain (one directory: a full backup, then incrementals) and
 # `fleecectl restore` of its points, sourced after e2e-disks.sh by
-# tests/test-e2e-backup.sh and scripts/demo.sh.  nbdkit must run with
+# tests/test-e2e-ops.sh and scripts/demo.sh.  nbdkit must run with
 # control=$E2E_CTL and, for incrementals, cbt-dir=.
 #
 #   e2e_chain_backup DIR KIND    fleecectl backup of the VM ($E2E_SOCK)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # nbdkit-fleece: the backup of the two-disk test guest, sourced after
-# e2e.sh by tests/test-e2e-backup.sh and scripts/demo.sh.
+# e2e.sh by tests/test-e2e-backup.sh, tests/test-e2e-ops.sh and
+# scripts/demo.sh.
 #
 # The guest has two virtio disks on ONE nbdkit socket (vmdisk
 # disk=vda:PATH disk=vdb:PATH; guest_start_libvirt SOCK vda vdb): vda
