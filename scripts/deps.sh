@@ -42,7 +42,7 @@ packages=(
   qemu-system-x86
   # tests/test-e2e-ops.sh and docs/deployment.md's upgrade: ss
   iproute2
-  # tests/test-e2e-unit.sh: systemd-analyze verify of the unit template
+  # tests/test-unit*.sh: systemd-analyze verify and security of the units
   systemd
 )
 
