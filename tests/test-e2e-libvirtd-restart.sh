@@ -18,13 +18,19 @@
 #    killing its client, once libvirtd is back), and the thaw must go
 #    through a new connection: the guest is thawed, the snapshot is
 #    application-consistent and the backup verifies.
+# 4. The libvirt hook (installed before the first restart, which makes
+#    libvirtd read it): a second domain with a configuration file
+#    starts its nbdkit through the hook and stops it (e2e-hook.sh).
 #
 # The other libvirt tests of a parallel `make check` are never
 # disturbed: guest_libvirtd_stop waits for them (tests/guest/guest.sh).
 source "$srcdir/functions.sh"
 source "$srcdir/guest/guest.sh"
 source "$srcdir/guest/e2e.sh"
+source "$srcdir/unit-functions.sh"
+source "$srcdir/guest/e2e-hook.sh"
 e2e_requires
+requires ss --version
 t_start=$(guest_now_ms)
 
 e2e_disk
@@ -39,6 +45,7 @@ e2e_nbdkit_start "$tmpdir/nbdkit.log" "$sock" \
 e2e_boot
 
 echo "== 1. libvirtd restarted between snapshots"
+e2e_hook_install
 e2e_backup before nbdcopy
 guest_libvirtd_stop
 guest_libvirtd_start
@@ -93,6 +100,9 @@ e2e_fs_extract "$tmpdir/frozen-restart.img"
 "$GUEST_SRC/verify-backup.sh" "$tmpdir/frozen-restart.img" ||
   e2e_fail "the backup taken across the restart"
 guest_check_live_log "$tmpdir/frozen-restart.img"
+
+echo "== 4. the libvirt hook"
+e2e_hook_check
 
 guest_exec /workload.sh stop
 guest_stop

@@ -11,7 +11,7 @@
 # - a start that fails: the hook exits 1 with one line naming the unit,
 #   systemctl's message, and where to look (libvirt shows it and the
 #   VM does not start).
-# The real libvirtd calling it: tests/test-e2e-ops.sh.
+# The real libvirtd calling it: tests/test-e2e-libvirtd-restart.sh.
 source "$srcdir/functions.sh"
 hook=$tmpdir/hook
 mkdir "$tmpdir/conf"
