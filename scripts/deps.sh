@@ -42,6 +42,12 @@ packages=(
   qemu-system-x86
   # tests/test-e2e-unit.sh: systemd-analyze verify of the unit template
   systemd
+  # scripts/check-package.sh: build the Debian package and lint it
+  debhelper
+  dpkg-dev
+  build-essential
+  lintian
+  man-db
 )
 
 missing=()
