@@ -65,6 +65,6 @@ done
 ok "man -w finds the $n pages"
 
 # The layout.
-for f in /lib/systemd/system/nbdkit-fleece@.service; do has "$f"; done
+has /lib/systemd/system/nbdkit-fleece@.service
 [ -d /etc/nbdkit-fleece ] || fail "no /etc/nbdkit-fleece"
 ok "units, /etc/nbdkit-fleece"
