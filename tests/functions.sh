@@ -40,7 +40,7 @@ _cleanup ()         # [STATUS]: the test's exit status (default $?)
   done
   for pid in "${_cleanup_pids[@]}"; do
     # Wait for it to die so nothing outlives the test.
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    while pid_running "$pid"; do sleep 0.05; done
   done
   if [ "$status" != 0 ] && [ -n "${FLEECE_TEST_KEEP:-}" ]; then
     echo "$0: FLEECE_TEST_KEEP: kept $tmpdir" >&2
@@ -49,6 +49,20 @@ _cleanup ()         # [STATUS]: the test's exit status (default $?)
   fi
 }
 trap _cleanup EXIT
+
+# pid_running PID: PID exists and has not exited.  A daemonized nbdkit's
+# parent is init, which may take a second or more to reap it: a zombie
+# whose threads have all exited has closed its files and sockets, so it
+# counts as gone (kill -0 would still succeed on it).
+pid_running ()
+{
+  local stat tasks
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ] && return 0
+  tasks=(/proc/"$1"/task/*)
+  [ "${#tasks[@]}" -gt 1 ]
+}
 
 # cleanup_pid PID: kill PID when the test exits.
 cleanup_pid ()
@@ -117,6 +131,6 @@ stop_nbdkit ()
   local p
   p=$(cat "$1")
   kill -"$2" "$p"
-  while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+  while pid_running "$p"; do sleep 0.05; done
   forget_pid "$p"
 }

@@ -240,7 +240,7 @@ expect_exit 2 "--format prometheus goes without --watch and --json" \
 expect_exit 2 "--format openmetrics goes without --watch and --json" \
   "$FLEECECTL" "${s[@]}" status --json --format openmetrics
 echo '{"ok":true,"id":1,"state":"none"}' > "$tmpdir/reply"
-expect_exit 2 "--label goes with --format openmetrics or prometheus" \
+expect_exit 2 "--label goes with status --format openmetrics or prometheus, and with backup --metrics-file" \
   "$FLEECECTL" "${s[@]}" status --label vm=a
 for bad in 1vm=a disk=a __x=a vm 'v m=a' =a; do
   expect_exit 2 "--label $bad: expected NAME=VALUE" \

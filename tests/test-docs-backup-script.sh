@@ -53,7 +53,7 @@ serve ()                        # [NBDKIT-ARGS...]: (re)start the server
   if [ -s "$tmpdir/nbdkit.pid" ]; then
     local pid; pid=$(cat "$tmpdir/nbdkit.pid")
     kill "$pid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    while pid_running "$pid"; do sleep 0.05; done
     forget_pid "$pid"
     rm -f "$tmpdir/nbdkit.pid" "$sock"
   fi

@@ -95,7 +95,7 @@ kill_nbdkit ()
   local pid
   pid=$(cat "$tmpdir/nbdkit.pid")
   kill -9 "$pid"
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  while pid_running "$pid"; do sleep 0.05; done
   rm -f "$sockn"
 }
 

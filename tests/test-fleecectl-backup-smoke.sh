@@ -8,6 +8,7 @@
 # - data, zeroes over old data, a trim: 0002-incr backed by
 #   ../0001-full/disk.qcow2, holding exactly the changed granules;
 # - no change: 0003-incr copies nothing; --full: 0004-full, "--full";
+# - DIR mode 0700, every file in it 0600;
 # - verify: four lines "ok", exit 0; restore --at each backup: byte for
 #   byte the disk as it was then (saved with cp while nothing wrote);
 # - --json: one line, the manifest with "seconds" and "rate".
@@ -84,6 +85,12 @@ PY
 "$F" verify --input dir > verify.out
 [ "$(grep -c ': ok, ' verify.out)" = 4 ] || { cat verify.out; exit 1; }
 echo "ok: verify: 4 backups ok"
+# The disks' data is the owner's only: DIR 0700, its files 0600.
+[ "$(stat -c %a dir)" = 700 ] || { echo "$0: FAIL: dir mode" >&2; exit 1; }
+for f in dir/.lock dir/*/*; do
+  [ "$(stat -c %a "$f")" = 600 ] || { echo "$0: FAIL: $f mode $(stat -c %a "$f")" >&2; exit 1; }
+done
+echo "ok: DIR 0700, its $(ls dir/*/* | wc -l) files 0600"
 for n in 0001-full:at1 0002-incr:at2 0003-incr:at2 0004-full:at2; do
   "$F" restore --input dir --at "${n%:*}" --output "r-${n%:*}.raw" > r.out
   grep -q "verified identical" r.out || { cat r.out; exit 1; }

@@ -72,7 +72,7 @@ open(sys.argv[2], "w"); time.sleep(30)' "$d/.lock" "$tmpdir/locked" &
 locker=$!
 cleanup_pid "$locker"
 while [ ! -e "$tmpdir/locked" ]; do sleep 0.05; done
-expect_exit 7 "dir is in use by pid 4242 \(another backup or restore\)" \
+expect_exit 7 "dir is in use by pid 4242 \(another backup, restore or prune\)" \
   "$F" -s "$ctl" backup --uri "$uri" --output "$d"
 kill "$locker"; wait "$locker" 2>/dev/null || true; forget_pid "$locker"
 
@@ -100,6 +100,13 @@ expect_exit 2 "--format vhd: expected raw or qcow2" \
   "$F" restore --input "$d" --output "$tmpdir/r" --format vhd
 expect_exit 2 "nowhere: no such directory" \
   "$F" verify --input "$tmpdir/nowhere"
+# A regular file: "not a directory", never "no such directory" (the
+# message once tested a stale errno).
+for cmd in "verify" "restore --output $tmpdir/r" "prune --keep-chains 1"; do
+  # shellcheck disable=SC2086
+  expect_exit 2 "file: not a directory: pass a backup directory" \
+    "$F" $cmd --input "$tmpdir/file"
+done
 expect_exit 0 "holds no complete backup" "$F" verify --input "$d"
 expect_exit 0 "holds no complete backup" \
   "$F" -s "$ctl" --timeout 1 verify --input "$d"  # ignored: no server

@@ -136,10 +136,10 @@ e2e_nbdkit_kill ()
   local i
   kill "-${1:-TERM}" "$E2E_PID"
   for i in $(seq 1 200); do
-    kill -0 "$E2E_PID" 2>/dev/null || break
+    pid_running "$E2E_PID" || break
     sleep 0.05
   done
-  kill -0 "$E2E_PID" 2>/dev/null && e2e_fail "nbdkit $E2E_PID did not exit"
+  pid_running "$E2E_PID" && e2e_fail "nbdkit $E2E_PID did not exit"
   forget_pid "$E2E_PID"
   rm -f "$E2E_SOCK" "$tmpdir/nbdkit.pid"
 }

@@ -41,8 +41,8 @@ take_lock (struct bdir *d, char *err, size_t len)
     r = pread (d->lock_fd, pid, sizeof pid - 1, 0);
     pid[r > 0 ? r : 0] = '\0';
     pid[strcspn (pid, "\n")] = '\0';
-    snprintf (err, len, "%s is in use by pid %s (another backup or "
-              "restore): wait for it to finish", d->path,
+    snprintf (err, len, "%s is in use by pid %s (another backup, "
+              "restore or prune): wait for it to finish", d->path,
               pid[0] ? pid : "?");
     close (d->lock_fd);
     d->lock_fd = -1;
@@ -85,9 +85,12 @@ entry (struct bdir *d, const char *name, const regex_t *full,
 {
   char path[4096];
   struct stat st;
+  size_t n = strlen (name);
 
   if (regexec (partial, name, 0, NULL, 0) == 0)
-    return add (&d->partials, &d->npartial, name);
+    return name[n - 2] == 'a'   /* .partial, not .pruning */
+      ? add (&d->partials, &d->npartial, name)
+      : add (&d->prunings, &d->npruning, name);
   if (regexec (full, name, 0, NULL, 0) != 0)
     return 0;
   snprintf (path, sizeof path, "%s/%s", d->path, name);
@@ -114,7 +117,7 @@ scan (struct bdir *d, char *err, size_t len)
     return -1;
   }
   regcomp (&full, "^[0-9]{4,9}-(full|incr)$", REG_EXTENDED | REG_NOSUB);
-  regcomp (&partial, "^\\.[0-9]{4,9}-(full|incr)\\.partial$",
+  regcomp (&partial, "^\\.[0-9]{4,9}-(full|incr)\\.(partial|pruning)$",
            REG_EXTENDED | REG_NOSUB);
   while (r == 0 && (e = readdir (dir)) != NULL)
     r = entry (d, e->d_name, &full, &partial, err, len);
@@ -149,10 +152,15 @@ bdir_open (struct bdir *d, const char *path, bool create, bool lock,
     snprintf (err, len, "cannot create %s: %s", path, strerror (errno));
     return -1;
   }
-  if (stat (path, &st) == -1 || !S_ISDIR (st.st_mode)) {
-    snprintf (err, len, "%s: %s", path, errno == ENOENT && !create
+  if (stat (path, &st) == -1) {
+    snprintf (err, len, "%s: %s", path, errno == ENOENT
               ? "no such directory: pass a backup directory (backup --output DIR)"
-              : "not a directory: pass a backup directory");
+              : strerror (errno));
+    return -2;
+  }
+  if (!S_ISDIR (st.st_mode)) {  /* errno is stale here: no errno test */
+    snprintf (err, len, "%s: not a directory: pass a backup directory",
+              path);
     return -2;
   }
   if ((d->path = realpath (path, NULL)) == NULL) {
@@ -219,11 +227,33 @@ read_stale (struct bdir *d, const char *partial, const char *name)
 }
 
 int
+bdir_remove_pruning (struct bdir *d, char *err, size_t len)
+{
+  char path[4096];
+  size_t i;
+
+  for (i = 0; i < d->npruning; i++) {
+    snprintf (path, sizeof path, "%s/%s", d->path, d->prunings[i]);
+    bdir_remove_tree (path);
+    if (access (path, F_OK) == 0) {
+      snprintf (err, len, "cannot remove %s, left by an interrupted prune: "
+                "remove it by hand", path);
+      return -1;
+    }
+    fprintf (stderr, "fleecectl: backup %s was being pruned by an "
+             "interrupted run: removed\n", d->prunings[i]);
+  }
+  return 0;
+}
+
+int
 bdir_remove_partials (struct bdir *d, char *err, size_t len)
 {
   char path[4096];
   size_t i;
 
+  if (bdir_remove_pruning (d, err, len) == -1)
+    return -1;
   for (i = 0; i < d->npartial; i++) {
     snprintf (path, sizeof path, "%s/%s", d->path, d->partials[i]);
     read_stale (d, path, d->partials[i]);
@@ -277,8 +307,11 @@ bdir_close (struct bdir *d)
     free (d->names[i]);
   for (i = 0; i < d->npartial; i++)
     free (d->partials[i]);
+  for (i = 0; i < d->npruning; i++)
+    free (d->prunings[i]);
   free (d->names);
   free (d->partials);
+  free (d->prunings);
   free (d->stale_snapshot);
   free (d->stale_partial);
   d->stale_snapshot = d->stale_partial = NULL;
@@ -287,6 +320,6 @@ bdir_close (struct bdir *d)
   free (d->path);
   d->path = NULL;
   d->lock_fd = -1;
-  d->names = d->partials = NULL;
-  d->n = d->npartial = 0;
+  d->names = d->partials = d->prunings = NULL;
+  d->n = d->npartial = d->npruning = 0;
 }

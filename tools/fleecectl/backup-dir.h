@@ -5,6 +5,8 @@
  *   DIR/.lock                  flock'd by backup and restore, holds the pid
  *   DIR/NNNN-full, NNNN-incr   complete backups (NNNN: 4 or more digits)
  *   DIR/.NNNN-KIND.partial     a backup being written, or left by a crash
+ *   DIR/.NNNN-KIND.pruning     a backup being removed by prune, or left
+ *                              by a crash (never part of a chain)
  *
  * A backup is written into its partial directory and becomes complete
  * in one rename, after everything in it was fsynced; DIR is fsynced
@@ -24,6 +26,8 @@ struct bdir {
   char **names;                 /* their names, by sequence */
   size_t npartial;
   char **partials;              /* partial directories' names */
+  size_t npruning;
+  char **prunings;              /* .pruning directories' names */
   unsigned long last;           /* highest sequence of a complete backup */
   /* Set by bdir_remove_partials: the snapshot a crashed run created
    * and recorded in its partial directory (bdir_note_snapshot), and
@@ -42,9 +46,16 @@ extern int bdir_open (struct bdir *d, const char *path, bool create,
 /* Remove the partial directories (a locked DIR only), printing
  * "incomplete backup NAME left by an interrupted run: removed" for
  * each on stderr, after reading the snapshot one recorded (see
- * stale_snapshot).  0, or -1 with err.
+ * stale_snapshot); and the .pruning ones (bdir_remove_pruning).  0, or
+ * -1 with err.
  */
 extern int bdir_remove_partials (struct bdir *d, char *err, size_t len);
+
+/* Remove the .pruning directories an interrupted prune left (a locked
+ * DIR only), printing "backup NAME was being pruned by an interrupted
+ * run: removed" for each on stderr.  0, or -1 with err.
+ */
+extern int bdir_remove_pruning (struct bdir *d, char *err, size_t len);
 
 /* Make the partial directory of the next backup: name gets
  * "NNNN-KIND" (kind "full" or "incr"), partial its path.  0, or -1.

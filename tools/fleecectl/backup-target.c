@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,8 +103,15 @@ target_create (struct target *t, const char *dir, const char *name,
     argv[i++] = sz;
   }
   st = run_command (argv, NULL, t->log);
-  if (st == 0)
+  /* The disk's data: the owner's only, as DIR is (qemu-img leaves
+   * 0644 less the umask).
+   */
+  if (st == 0 && chmod (t->file, 0600) == 0)
     return 0;
+  if (st == 0) {
+    snprintf (err, len, "chmod 0600 %s: %s", t->file, strerror (errno));
+    return -1;
+  }
   snprintf (err, len, "qemu-img create %s failed: %s", t->file,
             st == -1 ? strerror (errno) : run_last_line (t->log, msg,
                                                          sizeof msg));

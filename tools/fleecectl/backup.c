@@ -13,6 +13,10 @@
  * end the snapshot if this run created it (on a new connection: the
  * old one may be mid-reply).  An adopted snapshot belongs to whoever
  * pinned it and is left alone.
+ *
+ * --metrics-file (backup-metrics.h): written after report() on
+ * success, and by an atexit handler on every exit that recorded
+ * nothing (it runs after the cleanup).
  */
 #include <config.h>
 
@@ -29,6 +33,7 @@
 #include "backup.h"
 #include "backup-dir.h"
 #include "backup-disk.h"
+#include "backup-metrics.h"
 #include "backup-plan.h"
 #include "backup-report.h"
 #include "backup-target.h"
@@ -55,6 +60,26 @@ struct backup {
 
 static struct backup b;
 static volatile sig_atomic_t stop, begun;
+
+/* --metrics-file: a run that exits without recording a backup (die,
+ * from anywhere after the options were checked) writes "failed" at
+ * exit, in this process only (not in a forked child).
+ */
+static double run_t0;
+static pid_t run_pid;
+static bool metrics_written;
+
+static void
+metrics_at_exit (void)
+{
+  struct backup_result r = { .ok = false };
+
+  if (metrics_written || getpid () != run_pid)
+    return;
+  metrics_written = true;
+  r.seconds = progress_now () - run_t0;
+  backup_metrics_write (b.o, &r);
+}
 
 /* Until snapshot-begin has answered, a signal waits for the answer
  * (bounded by --timeout): only then is it known whether this run
@@ -83,6 +108,7 @@ end_snapshot (void)
   fflush (stdout);
   fflush (stderr);
   if ((pid = fork ()) == 0) {
+    die_cleanup = NULL;         /* a die () here must not clean up again */
     if (freopen ("/dev/null", "w", stderr) == NULL)
       _exit (1);
     conn_interrupted = 0;
@@ -357,12 +383,18 @@ int
 backup (const struct options *o)
 {
   char *started_at = now_text (), err[1024];
+  struct backup_result r = { .ok = true, .m = &b.m };
   uint64_t total = 0;
   double t0;
   size_t i;
+  int st;
 
   b.o = o;
   check_uri (o->uri);
+  run_t0 = progress_now ();
+  run_pid = getpid ();
+  if (o->metrics_file)
+    atexit (metrics_at_exit);
   open_dir ();
   catch_signals ();
   begin_snapshot ();
@@ -389,5 +421,9 @@ backup (const struct options *o)
     copy_disk (i);
   progress_clear (&b.pr);
   complete ();
-  return report (o, &b.m, &b.p, progress_now () - t0);
+  st = report (o, &b.m, &b.p, progress_now () - t0);
+  r.seconds = progress_now () - run_t0;
+  metrics_written = true;
+  backup_metrics_write (o, &r);
+  return st;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* fleecectl backup, restore and verify (fleecectl(1), BACKUP, RESTORE,
- * VERIFY; the layout of DIR in FILES).
+/* fleecectl backup, restore, verify and prune (fleecectl(1), BACKUP,
+ * RESTORE, VERIFY, PRUNE; the layout of DIR in FILES).
  *
  * backup: begin a snapshot through the control socket, copy every
  * disk from its snapshot export into one qcow2 per disk (full, or
@@ -26,5 +26,10 @@ extern int verify (const struct options *o);
  * exits.
  */
 extern int restore (const struct options *o);
+
+/* prune --input DIR --keep-chains N [--keep-days D] [--dry-run]
+ * (prune.c; the rule in prune-rule.h): EXIT_SUCCESS, or exits.
+ */
+extern int prune (const struct options *o);
 
 #endif /* FLEECECTL_BACKUP_H */

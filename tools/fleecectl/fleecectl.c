@@ -18,11 +18,11 @@
  * 4 status: the snapshot is broken (not with metrics, where it is a
  * metric); 5 permission denied, by the socket's file mode or by the
  * server's credential check; 6 changes: full-backup-required; 7
- * backup, restore or verify failed.  3 and 4 come with one line on
+ * backup, restore, verify or prune failed.  3 and 4 come with one line on
  * standard error saying why.
  *
- * backup, restore and verify (backup.h) manage a directory of backups
- * of one VM.
+ * backup, restore, verify and prune (backup.h) manage a directory of
+ * backups of one VM.
  */
 #include <config.h>
 
@@ -125,6 +125,8 @@ main (int argc, char **argv)
     return verify (&o);
   if (strcmp (o.command, "restore") == 0)
     return restore (&o);
+  if (strcmp (o.command, "prune") == 0)
+    return prune (&o);
   conn_open (&c, o.socket, o.timeout);
   if (strcmp (o.command, "changes") == 0)
     st = changes (&o, &c);

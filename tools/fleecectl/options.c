@@ -40,15 +40,18 @@ usage (FILE *fp)
            " --output PATH\n"
            "                 [--format raw|qcow2]\n"
            "       fleecectl verify --input DIR\n"
+           "       fleecectl prune --input DIR --keep-chains N"
+           " [--keep-days DAYS] [--dry-run]\n"
            "       fleecectl --version\n"
            "options: --json prints JSON lines: the server's replies (status:\n"
-           "         also --format json; backup, restore, verify: their results);\n"
+           "         also --format json; backup, restore, verify, prune: their\n"
+           "         results);\n"
            "         --timeout DURATION bounds each wait (default %ds,"
            " 0: none).\n"
            "exit status: 0 ok, 1 server error, 2 usage or connection error,"
            "\n  3 begin: crash-consistent, 4 status: broken,"
            " 5 permission denied,\n  6 changes: full backup required,"
-           " 7 backup, restore or verify failed.\n"
+           " 7 backup, restore, verify or\n  prune failed.\n"
            "See fleecectl(1).\n", DEFAULT_TIMEOUT);
 }
 
@@ -82,6 +85,22 @@ parse_number (const char *opt, const char *s, double min, double max)
   if (errno || end == s || *end || !(v >= min && v <= max))
     die (EXIT_USAGE, "%s %s: expected a number from %g to %g", opt, s,
          min, max);
+  return v;
+}
+
+/* A whole number from min to max. */
+static unsigned long
+parse_count (const char *opt, const char *s, unsigned long min,
+             unsigned long max)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+    die (EXIT_USAGE, "%s %s: expected a whole number from %lu to %lu", opt,
+         s, min, max);
   return v;
 }
 
@@ -169,7 +188,8 @@ check_backup_options (struct options *o)
   only_with (o->uri || o->full || o->connections, o,
              "--uri, --full and --connections", "backup");
   only_with (o->output != NULL, o, "--output", "backup restore");
-  only_with (o->input != NULL, o, "--input", "restore verify");
+  only_with (o->input != NULL, o, "--input", "restore verify prune");
+  only_with (o->metrics_file != NULL, o, "--metrics-file", "backup");
   only_with (o->at != NULL, o, "--at", "restore");
   only_with (o->format != NULL, o, "--format", "status restore");
   if (backup && o->uri == NULL)
@@ -178,7 +198,7 @@ check_backup_options (struct options *o)
   if ((backup || restore) && o->output == NULL)
     die (EXIT_USAGE, "%s needs --output %s", o->command,
          backup ? "DIR (the backup directory of this VM)" : "PATH");
-  if ((restore || is (o, "verify")) && o->input == NULL)
+  if ((restore || is (o, "verify") || is (o, "prune")) && o->input == NULL)
     die (EXIT_USAGE, "%s needs --input DIR (a backup directory)",
          o->command);
   if (o->format && strcmp (o->format, "raw") != 0 &&
@@ -188,27 +208,41 @@ check_backup_options (struct options *o)
     o->connections = DEFAULT_CONNECTIONS;
 }
 
+/* prune's options. */
+static void
+check_prune_options (const struct options *o)
+{
+  only_with (o->keep_chains || o->keep_days || o->dry_run, o,
+             "--keep-chains, --keep-days and --dry-run", "prune");
+  if (is (o, "prune") && o->keep_chains == 0)
+    die (EXIT_USAGE, "prune needs --keep-chains N (N >= 1: how many of the "
+         "newest full backups, with their incrementals, to keep)");
+}
+
 /* Check that the options fit the command. */
 static void
 check_options (struct options *o, bool interval_set, bool count_set)
 {
   static const char *commands[] = {
     "begin", "end", "status", "changes", "backup", "restore", "verify",
+    "prune",
   };
   bool known = false;
   size_t i;
 
   if (o->command == NULL)
     die (EXIT_USAGE, "no command: expected begin, end, status, changes, "
-         "backup, restore or verify");
+         "backup, restore, verify or prune");
   for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
     known |= is (o, commands[i]);
   if (!known)
     die (EXIT_USAGE, "unknown command '%s': expected begin, end, status, "
-         "changes, backup, restore or verify", o->command);
+         "changes, backup, restore, verify or prune", o->command);
   status_format (o);
   check_backup_options (o);
-  if (o->socket == NULL && !is (o, "restore") && !is (o, "verify"))
+  check_prune_options (o);
+  if (o->socket == NULL && !is (o, "restore") && !is (o, "verify") &&
+      !is (o, "prune"))
     die (EXIT_USAGE, "--socket PATH is required (the filter's control=PATH)");
   if ((o->since || o->disk) && !is (o, "changes"))
     die (EXIT_USAGE, "--since and --disk go with changes");
@@ -232,8 +266,9 @@ check_options (struct options *o, bool interval_set, bool count_set)
   if (o->metrics && (o->watch || o->json))
     die (EXIT_USAGE, "--format %s goes without --watch and --json",
          o->metrics);
-  if (o->label && !o->metrics)
-    die (EXIT_USAGE, "--label goes with --format openmetrics or prometheus");
+  if (o->label && !o->metrics && !o->metrics_file)
+    die (EXIT_USAGE, "--label goes with status --format openmetrics or "
+         "prometheus, and with backup --metrics-file");
   if (o->label && !metrics_label_ok (o->label))
     die (EXIT_USAGE, "--label %s: expected NAME=VALUE, NAME a label name "
          "([a-zA-Z_][a-zA-Z0-9_]*, not __..., not disk, state or "
@@ -243,7 +278,8 @@ check_options (struct options *o, bool interval_set, bool count_set)
 /* Long options without a short one. */
 enum {
   OPT_URI = 256, OPT_OUTPUT, OPT_INPUT, OPT_AT, OPT_FORMAT, OPT_FULL,
-  OPT_CONNECTIONS,
+  OPT_CONNECTIONS, OPT_KEEP_CHAINS, OPT_KEEP_DAYS, OPT_DRY_RUN,
+  OPT_METRICS_FILE,
 };
 
 void
@@ -269,6 +305,10 @@ parse_args (int argc, char **argv, struct options *o)
     { "format", required_argument, NULL, OPT_FORMAT },
     { "full", no_argument, NULL, OPT_FULL },
     { "connections", required_argument, NULL, OPT_CONNECTIONS },
+    { "keep-chains", required_argument, NULL, OPT_KEEP_CHAINS },
+    { "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -305,6 +345,19 @@ parse_args (int argc, char **argv, struct options *o)
     case OPT_CONNECTIONS:
       o->connections = parse_number ("--connections", optarg, 1,
                                      MAX_CONNECTIONS);
+      break;
+    case OPT_KEEP_CHAINS:
+      o->keep_chains = parse_count ("--keep-chains", optarg, 1, 1000000);
+      break;
+    case OPT_KEEP_DAYS:
+      o->keep_days = parse_number ("--keep-days", optarg, 0, 36500);
+      break;
+    case OPT_DRY_RUN: o->dry_run = true; break;
+    case OPT_METRICS_FILE:
+      if (optarg[0] == '\0')
+        die (EXIT_USAGE, "--metrics-file: expected a file path (for node "
+             "exporter's textfile collector, a .prom file in its directory)");
+      o->metrics_file = optarg;
       break;
     case 'h': usage (stdout); exit (EXIT_SUCCESS);
     case 'V': printf ("fleecectl %s\n", PACKAGE_VERSION); exit (EXIT_SUCCESS);

@@ -15,7 +15,7 @@
 #define EXIT_BROKEN 4           /* status: the snapshot is broken */
 #define EXIT_PERMISSION 5       /* refused by file mode or credentials */
 #define EXIT_FULL_BACKUP 6      /* changes: full-backup-required */
-#define EXIT_FAILED 7           /* backup, restore or verify failed */
+#define EXIT_FAILED 7           /* backup, restore, verify or prune failed */
 
 /* --timeout's default, seconds.  It must exceed the longest wait of a
  * legitimate snapshot-begin with the filter's and the plugin's default
@@ -30,10 +30,14 @@
 struct options {
   const char *socket;
   const char *command;          /* begin, end, status, changes, backup,
-                                 * restore or verify */
+                                 * restore, verify or prune */
   const char *uri;              /* backup --uri */
   const char *output;           /* backup, restore --output */
-  const char *input;            /* restore, verify --input */
+  const char *input;            /* restore, verify, prune --input */
+  unsigned long keep_chains;    /* prune --keep-chains (0: not given) */
+  double keep_days;             /* prune --keep-days (0: no age rule) */
+  bool dry_run;                 /* prune --dry-run */
+  const char *metrics_file;     /* backup --metrics-file */
   const char *at;               /* restore --at */
   const char *format;           /* --format as given: status consumes
                                  * it (metrics, json), restore's is raw
@@ -46,7 +50,8 @@ struct options {
   bool fresh;                   /* begin --fresh */
   const char *metrics;          /* status --format openmetrics or
                                  * prometheus; NULL: text (or --json) */
-  const char *label;            /* ... --label NAME=VALUE */
+  const char *label;            /* ... --label NAME=VALUE (also backup
+                                 * --metrics-file's) */
   bool json, watch;
   bool until_done;              /* status --watch --until-done */
   double interval;              /* status --watch, seconds */

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The systemd unit template docs/nbdkit-fleece@.service must keep
+# The systemd unit template systemd/nbdkit-fleece@.service must keep
 # working: systemd-analyze verify accepts it without a warning, and its
-# ExecStartPre, ExecStart and ExecStartPost command lines, taken from
-# the file with sed (instance name, /run paths and the installed
-# nbdkit/plugin/filter names substituted for this build, $$ made $ as
-# systemd does) and run through the shell (systemd's quoting is the
-# shell's for these lines), twice, with the environment the
-# configuration file gives:
+# ExecStartPre, ExecStart (systemd/nbdkit-fleece-start) and
+# ExecStartPost command lines, taken from the file with sed (instance
+# name, /run paths substituted for this test's directories, as
+# unit-functions.sh sets up), are run through the shell, twice, with
+# the environment the configuration file gives:
 # - DISK=PATH (a VM of one disk): nbdkit forks once it is listening
 #   (Type=forking) and writes the PIDFile; the socket ends up 0660
 #   root:libvirt-qemu; the live export serves the disk; the snapshot
@@ -22,15 +21,18 @@
 #   again after a restart (the changed-block maps are in the unit's
 #   StateDirectory), verify, and a restore equal to the disks.
 source "$srcdir/functions.sh"
+source "$srcdir/unit-functions.sh"
 requires systemd-analyze --version
 requires nbdkit --version
 requires nbdinfo --version
 requires nbdsh --version
-unit="$abs_top_srcdir/docs/nbdkit-fleece@.service"
+unit="$abs_top_srcdir/systemd/nbdkit-fleece@.service"
 inst="fleece-unit-test-$$"
 
 mkdir "$tmpdir/units"
-cp "$unit" "$tmpdir/units/"
+# As installed: the start script where the unit runs it.
+sed "s|/usr/libexec/nbdkit-fleece/|$UNITS/systemd/|" "$unit" \
+  > "$tmpdir/units/nbdkit-fleece@.service"
 ln -s "nbdkit-fleece@.service" "$tmpdir/units/nbdkit-fleece@$inst.service"
 out=$(systemd-analyze verify --man=no "$tmpdir/units/nbdkit-fleece@$inst.service" 2>&1)
 [ -z "$out" ] || { echo "$0: FAIL: systemd-analyze verify: $out" >&2; exit 1; }
@@ -40,11 +42,8 @@ unit_lines ()
 {
   sed -n "s/^$1=[-+@!]*//p" "$unit" |
     sed -e "s|%i|$inst|g" \
-        -e "s|/run/nbdkit-fleece|$tmpdir/run|g" \
-        -e "s|/run/nbdkit-vmdisk|$tmpdir/state|g" \
-        -e "s|/var/lib/nbdkit-fleece|$tmpdir/lib|g" \
-        -e "s|--filter=fleece |--filter=$FLEECE |" \
-        -e "s| vmdisk | $VMDISK |" -e 's|\$\$|$|g'
+        -e "s|/run/nbdkit-fleece|$RUNTIME_DIRECTORY|g" \
+        -e "s|/usr/libexec/nbdkit-fleece/|$UNITS/systemd/|g" -e 's|\$\$|$|g'
 }
 for key in ExecStartPre ExecStart ExecStartPost; do
   [ -n "$(unit_lines $key)" ] || { echo "$0: FAIL: no $key in $unit" >&2; exit 1; }
@@ -53,7 +52,6 @@ grep -q '^Type=forking$' "$unit"
 grep -q "^PIDFile=/run/nbdkit-fleece/%i.pid$" "$unit"
 grep -q '^EnvironmentFile=/etc/nbdkit-fleece/%i.conf$' "$unit"
 
-mkdir -m 0755 "$tmpdir/run" "$tmpdir/lib"     # systemd makes them
 sock="$tmpdir/run/$inst.sock"
 ctl="$tmpdir/run/$inst.ctl"
 
@@ -68,7 +66,7 @@ start_unit ()
   line=$(unit_lines ExecStart)
   echo "ExecStart: $line"
   eval "$line"                          # returns once listening (forking)
-  pid=$(cat "$tmpdir/run/$inst.pid")
+  pid=$(cat "$RUNTIME_DIRECTORY/$inst.pid")
   cleanup_pid "$pid"
   [ -S "$sock" ] || { echo "$0: FAIL: no socket after ExecStart returned" >&2; exit 1; }
   while read -r line; do
@@ -92,13 +90,13 @@ start_unit ()
 stop_unit ()
 {
   kill "$pid"
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  while pid_running "$pid"; do sleep 0.05; done
   forget_pid "$pid"
 }
 
 echo "== DISK= (one disk)"
 truncate -s 64M "$tmpdir/disk.img"
-export DISK=$tmpdir/disk.img
+conf "$inst" "DISK=$tmpdir/disk.img"
 start_unit
 nbdsh -u "nbd+unix:///?socket=$sock" -c 'h.pwrite(b"unit" * 1024, 0)'
 size=$(nbdinfo --size "nbd+unix:///?socket=$sock")
@@ -109,12 +107,11 @@ echo "snapshot: $desc"
 grep -q "crash-consistent: .*'$inst'" <<<"$desc" ||
   { echo "$0: FAIL: unexpected snapshot description" >&2; exit 1; }
 stop_unit
-unset DISK
 
 echo "== DISKS= (two disks, one snapshot)"
 truncate -s 32M "$tmpdir/vda.img"
 truncate -s 16M "$tmpdir/vdb.img"
-export DISKS="vda:$tmpdir/vda.img vdb:$tmpdir/vdb.img"
+conf "$inst" "DISKS=\"vda:$tmpdir/vda.img vdb:$tmpdir/vdb.img\""
 start_unit
 grep -q '"disks":\[{"name":"vda".*{"name":"vdb"' "$tmpdir/status.json" ||
   { echo "$0: FAIL: status does not list disks vda and vdb: $(cat "$tmpdir/status.json")" >&2; exit 1; }
