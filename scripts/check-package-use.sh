@@ -3,12 +3,15 @@
 # check-package-use.sh WORK FILES: scripts/check-package.sh runs this
 # with the package installed and PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # only, so every program, plugin and filter is the installed one
-# (FILES is dpkg -L's list).  In WORK: nbdkit --filter=fleece vmdisk
-# (by name) on a 32M image, a full and an incremental backup with
-# /usr/bin/fleecectl, verify, restore and compare with the image; man
-# finds every page; the units and the hook are where the layout says.
+# (FILES is dpkg -L's list).  In WORK: nbdkit-fleece-start serves a 32M
+# image as the unit would (nbdkit --filter=fleece vmdisk, by name), a
+# full and an incremental backup with /usr/bin/fleecectl, verify,
+# restore and compare with the image; man finds every page; the units,
+# the scripts and the hook are where the layout says.
 set -euo pipefail
 work="$1" files="$2"
+VM=check-package-vm     # check-package.sh removes its files and kills it
+HOOK=/etc/libvirt/hooks/qemu.d/nbdkit-fleece
 fail () { echo "check-package-use: FAIL: $*" >&2; exit 1; }
 ok () { echo "ok: $*"; }
 has () { grep -qx -- "$1" "$files" || fail "dpkg -L does not list $1"; }
@@ -28,10 +31,20 @@ mkdir "$d"
 cd "$d"
 truncate -s 32M disk.img
 qemu-io -f raw -c 'write -P 0x11 0 4M' -c 'write -P 0x22 20M 1M' disk.img > /dev/null
-nbdkit -P "$work/nbdkit.pid" -U nbd.sock --filter=fleece vmdisk file=disk.img \
-  control=ctl.sock cbt-dir=cbt
-for _ in $(seq 200); do [ -S ctl.sock ] && [ -S nbd.sock ] && break; sleep 0.05; done
-uri="nbd+unix:///?socket=$d/nbd.sock"
+# As the unit starts it (RuntimeDirectory= and StateDirectory= made
+# as systemd makes them; the config as the environment systemd passes).
+# Its config is here, not in /etc/nbdkit-fleece (CONFIGURATION_DIRECTORY=
+# is how systemd tells the script).
+mkdir -p /run/nbdkit-fleece /var/lib/nbdkit-fleece etc
+echo "DISK=$d/disk.img" > "etc/$VM.conf"
+run=/run/nbdkit-fleece/$VM
+CONFIGURATION_DIRECTORY="$d/etc" DISK="$d/disk.img" \
+  /usr/libexec/nbdkit-fleece/nbdkit-fleece-start "$VM" \
+  > start.out 2>&1 || fail "nbdkit-fleece-start $VM: $(cat start.out)"
+for _ in $(seq 200); do [ -S "$run.ctl" ] && [ -S "$run.sock" ] && break; sleep 0.05; done
+[ -s "$run.pid" ] || fail "nbdkit-fleece-start $VM: no $run.pid: $(cat start.out)"
+ln -s "$run.ctl" ctl.sock
+uri="nbd+unix:///?socket=$run.sock"
 backup ()       # N: backup N, crash-consistent (no guest): exit 3
 {
   local st=0
@@ -43,14 +56,14 @@ backup 1
 qemu-io -f raw -c 'write -P 0x33 8M 1M' -c 'write -z 20M 64k' "$uri" > /dev/null
 backup 2
 [ "$(ls bk)" = "0001-full"$'\n'"0002-incr" ] || fail "backups: $(ls bk)"
-kill "$(cat "$work/nbdkit.pid")"
-for _ in $(seq 200); do kill -0 "$(cat "$work/nbdkit.pid")" 2>/dev/null || break; sleep 0.05; done
-rm -f "$work/nbdkit.pid"
+pid=$(cat "$run.pid")
+kill "$pid"
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 fleecectl verify --input bk > verify.out || fail "verify: $(cat verify.out)"
 fleecectl restore --input bk --output restored.raw > restore.out ||
   fail "restore: $(cat restore.out)"
 cmp restored.raw disk.img || fail "the restored disk differs from the disk"
-ok "full + incremental backup, verify, restore: equal to the disk"
+ok "nbdkit-fleece-start; full + incremental backup, verify, restore: equal to the disk"
 
 # Man pages: every one the package has, and the four named ones.
 n=0
@@ -65,6 +78,15 @@ done
 ok "man -w finds the $n pages"
 
 # The layout.
-has /lib/systemd/system/nbdkit-fleece@.service
+for f in /lib/systemd/system/nbdkit-fleece@.service \
+         /lib/systemd/system/nbdkit-fleece-backup@.service \
+         /lib/systemd/system/nbdkit-fleece-backup@.timer \
+         /usr/libexec/nbdkit-fleece/nbdkit-fleece-backup \
+         "$HOOK"; do
+  has "$f"
+done
+[ -x "$HOOK" ] || fail "$HOOK is not executable (libvirt skips it)"
+dpkg-query -W -f='${Conffiles}\n' nbdkit-fleece | grep -q "^ $HOOK " ||
+  fail "$HOOK is not a conffile"
 [ -d /etc/nbdkit-fleece ] || fail "no /etc/nbdkit-fleece"
-ok "units, /etc/nbdkit-fleece"
+ok "units, the backup script, the hook (a conffile), /etc/nbdkit-fleece"

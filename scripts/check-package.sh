@@ -32,13 +32,25 @@ for f in "$hook" "$confdir"; do
   [ ! -e "$f" ] || die "$f exists (a make install?) and would hide a bad purge: remove it first"
 done
 
+# check-package-use.sh's instance: its files in the unit's directories
+# (removed, and the directories too if this run made them).
+vm=check-package-vm
+made=()
+for dir in /run/nbdkit-fleece /var/lib/nbdkit-fleece; do
+  [ -e "$dir" ] || made+=("$dir")
+done
+
 work=$(mktemp -d /tmp/check-package.XXXXXX)
 before="$work/packages.before"
 dpkg-query -W -f='${Package}\n' | sort > "$before"
 cleanup ()
 {
   local st=$? extra
-  [ -s "$work/nbdkit.pid" ] && kill "$(cat "$work/nbdkit.pid")" 2>/dev/null
+  if [ -s "/run/nbdkit-fleece/$vm.pid" ]; then
+    kill "$(cat "/run/nbdkit-fleece/$vm.pid")" 2>/dev/null && sleep 0.5
+  fi
+  rm -rf "/run/nbdkit-fleece/$vm".* "/var/lib/nbdkit-fleece/$vm".*
+  [ ${#made[@]} = 0 ] || rmdir "${made[@]}" 2>/dev/null || true
   if installed "$name"; then
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$name" > /dev/null || st=1
   fi
