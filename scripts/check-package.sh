@@ -33,14 +33,16 @@ for f in "$hook" "$confdir"; do
 done
 
 # check-package-use.sh's instance: its files in the unit's directories
-# (removed, and the directories too if this run made them).
+# (removed, and the directories too, if empty, when this run made them:
+# vmdisk's state-dir first).
 vm=check-package-vm
 made=()
-for dir in /run/nbdkit-fleece /var/lib/nbdkit-fleece; do
+for dir in /run/nbdkit-fleece/vmdisk-state /run/nbdkit-fleece /var/lib/nbdkit-fleece; do
   [ -e "$dir" ] || made+=("$dir")
 done
 
-work=$(mktemp -d /tmp/check-package.XXXXXX)
+# /var/tmp: a package build is large; $TMPDIR overrides it.
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/check-package.XXXXXX")
 before="$work/packages.before"
 dpkg-query -W -f='${Package}\n' | sort > "$before"
 cleanup ()
@@ -50,7 +52,7 @@ cleanup ()
     kill "$(cat "/run/nbdkit-fleece/$vm.pid")" 2>/dev/null && sleep 0.5
   fi
   rm -rf "/run/nbdkit-fleece/$vm".* "/var/lib/nbdkit-fleece/$vm".*
-  [ ${#made[@]} = 0 ] || rmdir "${made[@]}" 2>/dev/null || true
+  for dir in "${made[@]}"; do rmdir "$dir" 2>/dev/null || true; done
   if installed "$name"; then
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$name" > /dev/null || st=1
   fi
