@@ -40,7 +40,7 @@ packages=(
   linux-image-amd64
   qemu-guest-agent
   qemu-system-x86
-  # tests/test-e2e-unit.sh: systemd-analyze verify of the unit template
+  # tests/test-unit.sh: systemd-analyze verify of the unit template
   systemd
   # scripts/check-package.sh: build the Debian package and lint it
   debhelper

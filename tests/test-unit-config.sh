@@ -112,3 +112,37 @@ try:
 except nbd.Error as e:
     print("snapshot broken as the cap says:", e.string)'
 echo "ok: the filter runs with the configuration's cap, no control socket"
+
+echo "== systemd/vm.conf.example: every key known, each line a valid setting"
+# Uncommented, with this test's disks and store, it must start.
+sed -e 's/^#\([A-Z_]*=\)/\1/' \
+    -e "s|^DISKS=.*|DISKS=\"vda:$tmpdir/a.img vdb:$tmpdir/b.img\"|" \
+    -e "s|^FLEECE_DIR=.*|FLEECE_DIR=$tmpdir/store|" \
+    "$abs_top_srcdir/systemd/vm.conf.example" > "$etc/ex.conf"
+keys=$(sed -n 's/^\([A-Z_]*\)=.*/\1/p' "$etc/ex.conf" | sort | tr '\n' ' ')
+want_keys=$(tr ' \n' '\n\n' <<<"$conf_keys" | grep . | sort | tr '\n' ' ')
+[ "$keys" = "$want_keys" ] ||
+  { echo "$0: FAIL: the example's keys: $keys, want $want_keys" >&2; exit 1; }
+# DISK and DISKS exclude each other: the example sets DISKS.
+mapfile -t lines < <(grep '^[A-Z]' "$etc/ex.conf" | grep -v '^DISK=')
+conf ex "${lines[@]}"
+NBDKIT_FLEECE_DRY_RUN=1 "$START" ex | grep -qx "control-group=backup"
+echo "ok: the example's $(wc -w <<<"$keys") keys"
+
+echo "== docs/deployment.md, section 4: its vm1.conf"
+sed -n "/^cat > \/etc\/nbdkit-fleece\/vm1.conf <<'EOF'$/,/^EOF$/p" \
+  "$abs_top_srcdir/docs/deployment.md" | sed '1d;$d' |
+  sed -e "s|/var/lib/libvirt/images/vm1-\(vd.\).img|$tmpdir/\1.img|g" \
+  > "$tmpdir/doc.conf"
+grep -q '^DISKS=' "$tmpdir/doc.conf" ||
+  { echo "$0: FAIL: no vm1.conf in docs/deployment.md" >&2; exit 1; }
+cp "$tmpdir/a.img" "$tmpdir/vda.img"; cp "$tmpdir/b.img" "$tmpdir/vdb.img"
+mapfile -t lines < "$tmpdir/doc.conf"
+conf vm1 "${lines[@]}"
+NBDKIT_FLEECE_DRY_RUN=1 "$START" vm1 | grep -qx "fleece-max-size=20G"
+# Its BACKUP_* keys pass the backup script's checks: it gets as far as
+# fleecectl, which finds no server.
+out=$(BACKUP_DIR=$tmpdir/doc-backups "$BACKUP" vm1 2>&1) && exit 1
+grep -q "^nbdkit-fleece-backup: vm1: FAILED: fleecectl backup exited 2" <<<"$out" ||
+  { echo "$0: FAIL: backup with the documented keys: $out" >&2; exit 1; }
+echo "ok: the documented vm1.conf is valid"
