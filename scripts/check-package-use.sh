@@ -75,6 +75,7 @@ done < <(grep -E '^/usr/share/man/man[0-9]/.+\.[0-9]\.gz$' "$files")
 for page in fleecectl nbdkit-fleece nbdkit-fleece-filter nbdkit-vmdisk-plugin; do
   man -w "$page" > /dev/null || fail "man -w $page finds nothing"
 done
+man -w 5 nbdkit-fleece.conf > /dev/null || fail "man -w 5 nbdkit-fleece.conf finds nothing"
 ok "man -w finds the $n pages"
 
 # The layout.
@@ -82,6 +83,7 @@ for f in /lib/systemd/system/nbdkit-fleece@.service \
          /lib/systemd/system/nbdkit-fleece-backup@.service \
          /lib/systemd/system/nbdkit-fleece-backup@.timer \
          /usr/libexec/nbdkit-fleece/nbdkit-fleece-backup \
+         /usr/share/doc/nbdkit-fleece/examples/vm.conf \
          "$HOOK"; do
   has "$f"
 done
@@ -89,4 +91,4 @@ done
 dpkg-query -W -f='${Conffiles}\n' nbdkit-fleece | grep -q "^ $HOOK " ||
   fail "$HOOK is not a conffile"
 [ -d /etc/nbdkit-fleece ] || fail "no /etc/nbdkit-fleece"
-ok "units, the backup script, the hook (a conffile), /etc/nbdkit-fleece"
+ok "units, the backup script, the hook (a conffile), the example, /etc/nbdkit-fleece"
