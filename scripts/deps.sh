@@ -44,6 +44,12 @@ packages=(
   iproute2
   # tests/test-unit*.sh: systemd-analyze verify and security of the units
   systemd
+  # scripts/check-package.sh: build the Debian package and lint it
+  debhelper
+  dpkg-dev
+  build-essential
+  lintian
+  man-db
 )
 
 missing=()
