@@ -3,8 +3,8 @@
 #
 # Provides $FLEECECTL (the client under test: the build's, or
 # $FLEECECTL_UNDER_TEST to run the tests against another build, such
-# as an older one to see them fail), expect_exit, and fake (a fake
-# control socket, fake_control.py).
+# as an older one to see them fail), expect_exit, fake (a fake
+# control socket, fake_control.py) and backup_server.
 
 FLEECECTL="${FLEECECTL_UNDER_TEST:-$abs_top_builddir/tools/fleecectl/fleecectl}"
 [ -x "$FLEECECTL" ] || { echo "$0: FAIL: $FLEECECTL not built" >&2; exit 1; }
@@ -35,4 +35,17 @@ fake ()
   rm -f "$tmpdir/fake.sock"
   /usr/bin/python3 "$srcdir/fake_control.py" "$tmpdir/fake.sock" \
     "$mode" "$replies" "$log" -- "$@"
+}
+
+# backup_server SIZE: in the current directory, disk.img of SIZE bytes
+# (truncate's units) served on nbd.sock by the file plugin under the
+# filter, 4K blocks, changed-block tracking at 4K (cbt), the control
+# socket ctl.sock; sets uri to the disk's NBD URI.
+backup_server ()
+{
+  truncate -s "$1" disk.img
+  start_nbdkit pid nbd.sock --filter="$FLEECE" file disk.img \
+    cbt-dir=cbt cbt-granularity=4K fleece-block-size=4K control=ctl.sock
+  for _ in $(seq 100); do [ -S ctl.sock ] && break; sleep 0.05; done
+  uri="nbd+unix:///?socket=$PWD/nbd.sock"
 }

@@ -23,11 +23,7 @@ requires qemu-nbd --version
 requires /usr/bin/python3 -c 'import nbd'
 F="$FLEECECTL"
 cd "$tmpdir"
-truncate -s 4M disk.img
-start_nbdkit pid nbd.sock --filter="$FLEECE" file disk.img \
-  cbt-dir=cbt cbt-granularity=4K fleece-block-size=4K control=ctl.sock
-for _ in $(seq 100); do [ -S ctl.sock ] && break; sleep 0.05; done
-uri="nbd+unix:///?socket=$tmpdir/nbd.sock"
+backup_server 4M
 mkdir prom
 
 write () {
