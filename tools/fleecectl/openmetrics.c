@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "openmetrics.h"
+#include "utc-parse.h"
 
 /* How a member becomes a sample's value. */
 enum conv {
@@ -163,23 +164,6 @@ is (json_object *v, const char *s)
     strcmp (json_object_get_string (v), s) == 0;
 }
 
-/* "2026-11-26T16:42:07.755Z" as seconds since the epoch.  0 or -1. */
-static int
-parse_utc (const char *s, double *t)
-{
-  struct tm tm = { 0 };
-  int ms = 0, n = 0;
-
-  if (sscanf (s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon,
-              &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms,
-              &n) != 7 || s[n] != '\0')
-    return -1;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  *t = timegm (&tm) + ms / 1000.0;
-  return 0;
-}
-
 /* The sample value of member key of o in buf; false if there is none
  * (missing, null, or not what conv expects).
  */
@@ -205,7 +189,7 @@ value (json_object *o, const char *key, enum conv conv, char *buf,
     return number;
   case UTC:
     if (!json_object_is_type (v, json_type_string) ||
-        parse_utc (json_object_get_string (v), &t) == -1)
+        !utc_parse (json_object_get_string (v), &t))
       return false;
     snprintf (buf, len, "%.3f", t);
     return true;
