@@ -178,10 +178,11 @@ remove_one (const char *path, const struct stat *st, int flag, struct FTW *f)
   return remove (path) == -1 ? -1 : 0;
 }
 
-void
+int
 bdir_remove_tree (const char *path)
 {
   nftw (path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+  return access (path, F_OK) == 0 ? -1 : 0;
 }
 
 void
@@ -234,8 +235,7 @@ bdir_remove_pruning (struct bdir *d, char *err, size_t len)
 
   for (i = 0; i < d->npruning; i++) {
     snprintf (path, sizeof path, "%s/%s", d->path, d->prunings[i]);
-    bdir_remove_tree (path);
-    if (access (path, F_OK) == 0) {
+    if (bdir_remove_tree (path) == -1) {
       snprintf (err, len, "cannot remove %s, left by an interrupted prune: "
                 "remove it by hand", path);
       return -1;
@@ -257,8 +257,7 @@ bdir_remove_partials (struct bdir *d, char *err, size_t len)
   for (i = 0; i < d->npartial; i++) {
     snprintf (path, sizeof path, "%s/%s", d->path, d->partials[i]);
     read_stale (d, path, d->partials[i]);
-    bdir_remove_tree (path);
-    if (access (path, F_OK) == 0) {
+    if (bdir_remove_tree (path) == -1) {
       snprintf (err, len, "cannot remove the incomplete backup %s: remove "
                 "it by hand", path);
       return -1;

@@ -77,8 +77,10 @@ extern void bdir_forget_snapshot (const char *partial);
 extern int bdir_complete (struct bdir *d, const char *partial,
                           const char *name, char *err, size_t len);
 
-/* Remove a directory and the files in it (best effort). */
-extern void bdir_remove_tree (const char *path);
+/* Remove a directory and the files in it: 0 if path is gone after
+ * (or was never there), -1 if it is still there.
+ */
+extern int bdir_remove_tree (const char *path);
 
 /* Unlock and free. */
 extern void bdir_close (struct bdir *d);

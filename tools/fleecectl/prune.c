@@ -155,8 +155,7 @@ remove_chain (struct prune *p, size_t c)
     if (p->it[i].chain != c)
       continue;
     snprintf (to, sizeof to, "%s/.%s.pruning", p->d.path, p->it[i].name);
-    bdir_remove_tree (to);
-    if (access (to, F_OK) == 0)
+    if (bdir_remove_tree (to) == -1)
       die (EXIT_FAILED, "prune: cannot remove %s: remove it by hand (the "
            "next prune or backup tries again)", to);
   }
