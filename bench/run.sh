@@ -5,7 +5,11 @@
 # one random-filled raw image over Unix-socket NBD, interleaved
 # (round-robin over the systems).  See bench/README.md.
 #
-#   bench/run.sh [--quick] [--rounds N] [--only SYSTEM,...]
+#   bench/run.sh [--quick] [--rounds N] [--only SYSTEM,...] [--threads N]
+#
+# --threads N: every nbdkit server runs with --threads N (worker threads
+# per connection; default nbdkit's own, 16).  The service passes
+# 2 per CPU (nbdkit-fleece.conf(5), THREADS).
 #
 # BUILDDIR=/path  a configured and built tree (default: the source tree)
 # OUTDIR=/path    where results.tsv, the logs and report.md go
@@ -19,13 +23,14 @@ benchdir=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(dirname "$benchdir")
 builddir=${BUILDDIR:-$srcdir}
 
-quick=0 rounds="" only=""
+quick=0 rounds="" only="" threads=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --rounds) rounds="$2"; shift ;;
     --only) only="$2"; shift ;;
-    *) echo "usage: $0 [--quick] [--rounds N] [--only SYSTEM,...]" >&2; exit 2 ;;
+    --threads) threads="$2"; shift ;;
+    *) echo "usage: $0 [--quick] [--rounds N] [--only SYSTEM,...] [--threads N]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -103,6 +108,20 @@ rec () { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }
 
 now_ms () { echo $(( $(date +%s%N) / 1000000 )); }
 
+# A guest whose freed memory goes back to the host (virtio-balloon free
+# page reporting) pays a host fault on the first touch of each page it
+# allocates again: most of a first touch's cost on such a machine
+# (docs/performance.md), so the report says whether it is on.
+page_reporting ()
+{
+  local p=/sys/module/page_reporting/parameters
+  if [ -r "$p/reported_kib" ]; then
+    echo "page_reporting on: order $(cat "$p/page_reporting_order"), reported_kib $(cat "$p/reported_kib")"
+  else
+    echo "page_reporting off (or not visible in $p)"
+  fi
+}
+
 {
   echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "mode $([ "$quick" = 1 ] && echo quick || echo full)"
@@ -116,11 +135,13 @@ now_ms () { echo $(( $(date +%s%N) / 1000000 )); }
   echo "kernel $(uname -r)"
   echo "cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "nbdkit $(nbdkit --version | head -1)"
+  echo "nbdkit_threads ${threads:-16, the nbdkit default}"
   echo "qemu $(qemu-storage-daemon --version | head -1)"
   echo "fio $(fio --version)"
   echo "libnbd $(nbdcopy --version | tail -1)"
   echo "fs $(df -T "$work" | awk 'NR==2 {print $2}')"
   echo "uptime_before $(uptime)"
+  page_reporting
 } > "$outdir/meta.txt"
 
 log "making a ${size_mib} MiB random image in $work"
@@ -146,7 +167,8 @@ wait_socket ()
 start_server ()
 {
   local sys="$1" slog="$2" bs
-  local nbdkit=(nbdkit -f -v -D nbdkit.backend.datapath=0 -U "$sock")
+  local nbdkit=(nbdkit -f -v -D nbdkit.backend.datapath=0 -U "$sock"
+                ${threads:+--threads "$threads"})
   rm -f "$sock"
   live_uri="nbd+unix:///?socket=$sock" snap_uri=""
   case "$sys" in
@@ -371,7 +393,7 @@ for round in $(seq 1 "$rounds"); do
     sync                        # the next system starts with no dirty data
   done
 done
-echo "uptime_after $(uptime)" >> "$outdir/meta.txt"
+{ echo "uptime_after $(uptime)"; page_reporting | sed 's/^/after_/'; } >> "$outdir/meta.txt"
 
 /usr/bin/python3 "$benchdir/report.py" "$outdir" | tee "$outdir/report.txt"
 /usr/bin/python3 "$benchdir/report.py" --markdown "$outdir" > "$outdir/report.md"

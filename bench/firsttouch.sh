@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# nbdkit-fleece: where the time of the copy-heavy phase goes.
+#
+#   bench/firsttouch.sh [SECS]        (default 20)
+#
+# The full benchmark's copy-heavy regime alone: a SIZE (default 4096)
+# MiB random-filled image, page-cached, served by vmdisk under the
+# filter with a snapshot held open (fleece-block-size=BLOCK, default
+# 16K), and fio's random 4K writes at iodepth 16 for SECS seconds, so
+# most writes are first touches of their block.  NOSNAP=1 runs the same
+# without a snapshot; NBDKIT_ARGS adds server options (--threads N),
+# FLEECE_ARGS arguments after the plugin's (another fleece-dir=).  It prints, each measured while fio runs:
+#   - fio's IOPS, mean and p99, and the filter's phase split (-v);
+#   - nbdkit's threads from 2 s to SECS-2 s (/proc/PID/task/*/schedstat):
+#     time on a CPU, time runnable but waiting for one, and the rest
+#     (asleep: waiting for requests, locks, I/O);
+#   - the machine's CPU by command, and nbdkit's by function, inclusive
+#     (perf cpu-clock; call graphs by DWARF unwinding);
+#   - whether the guest gives freed memory back to its host
+#     (virtio-balloon free page reporting, when the kernel shows it).
+#
+# BUILDDIR as for bench/run.sh; WORKDIR for the image and the store
+# (default /var/tmp); OUTDIR for the logs (default a new
+# /var/tmp/fleece-firsttouch.XXXXXX).  A measurement, not a test.
+set -euo pipefail
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+benchdir=$(cd "$(dirname "$0")" && pwd)
+builddir=${BUILDDIR:-$(dirname "$benchdir")}
+secs=${1:-20}
+size_mib=${SIZE:-4096}
+block=${BLOCK:-16K}
+[ "$secs" -ge 10 ] || { echo "firsttouch: SECS must be at least 10" >&2; exit 2; }
+
+missing=()
+for p in linux-perf fio libnbd-bin python3-libnbd nbdkit; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+VMDISK="$builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
+FLEECE="$builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"
+[ -f "$FLEECE" ] || { echo "firsttouch: build first (BUILDDIR=)" >&2; exit 1; }
+outdir=${OUTDIR:-$(mktemp -d /var/tmp/fleece-firsttouch.XXXXXX)}
+mkdir -p "$outdir"
+work=$(mktemp -d "${WORKDIR:-/var/tmp}/fleece-ft-work.XXXXXX")
+sock="$work/s.sock"
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+reporting ()                    # the guest's free page reporting
+{
+  local p=/sys/module/page_reporting/parameters
+  if [ -r "$p/reported_kib" ]; then
+    echo "free page reporting: on (order $(cat "$p/page_reporting_order")):" \
+      "memory the guest frees goes back to the host, and its next first" \
+      "touch costs a host fault"
+  else
+    echo "free page reporting: not visible (/sys/module/page_reporting)"
+  fi
+}
+
+threads ()                      # TID ON-CPU RUNQUEUE for nbdkit's threads
+{
+  local t
+  for t in /proc/"$server"/task/*; do
+    echo "${t##*/} $(cut -d' ' -f1,2 "$t/schedstat" 2>/dev/null)"
+  done | sort
+}
+
+head -c $((size_mib << 20)) /dev/urandom > "$work/disk.img"
+sync                            # no writeback left over
+cat "$work/disk.img" > /dev/null  # page-cached, as in bench/run.sh
+
+# shellcheck disable=SC2086
+nbdkit -f -v -D nbdkit.backend.datapath=0 ${NBDKIT_ARGS:-} -U "$sock" \
+  --filter="$FLEECE" \
+  "$VMDISK" file="$work/disk.img" fleece-dir="$work" \
+  fleece-block-size="$block" ${FLEECE_ARGS:-} 2> "$outdir/server.log" &
+server=$!
+pids="$server"
+while [ ! -S "$sock" ]; do
+  kill -0 "$server" || { cat "$outdir/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+if [ -z "${NOSNAP:-}" ]; then
+  /usr/bin/python3 "$benchdir/nbdtool.py" hold \
+    "nbd+unix:///snapshot?socket=$sock" "$work/ready" &
+  pids="$pids $!"
+  while [ ! -f "$work/ready" ]; do sleep 0.1; done
+fi
+
+fio --name=w --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
+  --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime="$secs" \
+  --size="${size_mib}M" --output-format=json > "$outdir/fio.json" \
+  2> "$outdir/fio.err" &
+fio=$!
+# The threads' counters at 2 s and SECS-2 s, whatever perf takes.
+( sleep 2; threads > "$outdir/threads.0"; sleep $(( secs - 4 ))
+  threads > "$outdir/threads.1" ) &
+sampler=$!
+sleep $(( secs / 2 - 2 ))
+perf record -q -a -g -F 499 -e cpu-clock -o "$outdir/perf.all" -- sleep 3 \
+  > /dev/null 2>&1
+perf record -q -F 299 -e cpu-clock --call-graph dwarf,8192 -p "$server" \
+  -o "$outdir/perf.nbdkit" -- sleep 3 > /dev/null 2>&1
+wait "$sampler"
+wait "$fio"
+kill $pids 2>/dev/null || true
+wait 2>/dev/null || true
+pids=""
+
+perf_top ()                     # perf_top FILE ARGS...: the first lines
+{
+  local f="$1"; shift
+  perf report -i "$f" --stdio "$@" 2>/dev/null | grep -v '^#' | grep -v '^$'
+}
+
+{
+  echo "firsttouch: ${size_mib} MiB, fleece-block-size=$block," \
+    "$([ -n "${NOSNAP:-}" ] && echo "no snapshot" || echo "snapshot held")," \
+    "$secs s of fio randwrite 4K iodepth 16${NBDKIT_ARGS:+, $NBDKIT_ARGS}${FLEECE_ARGS:+, $FLEECE_ARGS}"
+  sed '/^{/,$!d' "$outdir/fio.json" | /usr/bin/python3 -c '
+import json, sys
+w = json.load(sys.stdin)["jobs"][0]["write"]
+print("fio: %.0f IOPS, mean %.0f us, p99 %.0f us" % (w["iops"],
+      w["clat_ns"]["mean"] / 1e3, w["clat_ns"]["percentile"]["99.000000"] / 1e3))'
+  sed -n 's/.*debug: fleece: generation [0-9]*: \([0-9]* live requests.*\)/phases: \1/p' \
+    "$outdir/server.log" | tail -1
+  join "$outdir/threads.0" "$outdir/threads.1" | awk -v s="$((secs - 4))" '
+    { n++; run += $4 - $2; q += $5 - $3 }
+    END { printf "nbdkit threads (%d, over %d s): on a CPU %.2f s, waiting for a CPU %.2f s, asleep %.2f s\n",
+          n, s, run / 1e9, q / 1e9, n * s - (run + q) / 1e9 }'
+  reporting
+  echo "-- the machine's CPU by command (3 s, all CPUs):"
+  perf_top "$outdir/perf.all" --no-children -g none --sort comm | head -6
+  echo "-- nbdkit's CPU by function, inclusive (3 s):"
+  perf_top "$outdir/perf.nbdkit" --children -g none --sort sym |
+    grep -E '\] (fleece_pwrite|cbw_preserve|copy_data|store_write|disk_pread|disk_pwrite|copy_folio_from_iter_atomic|ext4_da_write_begin|_copy_to_iter|__libc_send|__GI___libc_read|__GI___lll_lock_wait)( |$)'
+} | tee "$outdir/firsttouch.txt"
+echo "firsttouch: logs in $outdir" >&2
