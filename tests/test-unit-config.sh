@@ -5,14 +5,15 @@
 # (nbdkit-fleece.conf(5)), printed by NBDKIT_FLEECE_DRY_RUN=1:
 # - the defaults for DISK= (domain = the VM, control socket, changed-
 #   block maps, the crash marker's state-dir, all under the unit's
-#   directories) and every key's effect on the line, each checked as
-#   the whole line;
+#   directories, 2 worker threads per CPU) and every key's effect on
+#   the line, each checked as the whole line;
 # - every bad setting (none or both of DISK/DISKS, a missing image, a
 #   word of DISKS that is not NAME:PATH, yes/no keys, CONTROL=no with
-#   its group or mode, FLEECE_DIR not a directory, NBDKIT_ARGS words, an
+#   its group or mode, FLEECE_DIR not a directory, THREADS not from 1
+#   to 1024, NBDKIT_ARGS words, an
 #   unknown key, no file, a bad VM name): exit 2 and one line naming
 #   the key, the file and the fix;
-# - a real start with FLEECE_MAX_SIZE= and CONTROL=no: the filter got
+# - a real start with FLEECE_MAX_SIZE=, CONTROL=no and THREADS=2: the filter got
 #   the cap (status), and no control socket exists.
 source "$srcdir/functions.sh"
 source "$srcdir/unit-functions.sh"
@@ -23,13 +24,15 @@ truncate -s 8M "$tmpdir/a.img" "$tmpdir/b.img"
 mkdir "$tmpdir/store"
 run=$RUNTIME_DIRECTORY etc=$CONFIGURATION_DIRECTORY lib=$STATE_DIRECTORY
 
-# want VM EXPECTED-WORDS...: the dry run's line is exactly this.
+# want VM EXPECTED-WORDS...: the dry run's line is exactly this, with
+# THREADS (default 2 per CPU) worker threads.
 want ()
 {
   local vm="$1" got exp
   shift
   got=$(NBDKIT_FLEECE_DRY_RUN=1 "$START" "$vm" | tr '\n' ' ')
-  exp="$NBDKIT --pidfile=$run/$vm.pid --unix=$run/$vm.sock --filter=fleece vmdisk $* "
+  exp="$NBDKIT --pidfile=$run/$vm.pid --unix=$run/$vm.sock"
+  exp+=" --threads=${THREADS:-$(( 2 * $(nproc) ))} --filter=fleece vmdisk $* "
   [ "$got" = "$exp" ] ||
     { echo "$0: FAIL: command line:"$'\n'"  got  $got"$'\n'"  want $exp" >&2; exit 1; }
   echo "ok: $got"
@@ -41,7 +44,7 @@ want vm1 "file=$tmpdir/a.img" domain=vm1 uri=qemu:///system \
 conf vm2 "DISKS=\"vda:$tmpdir/a.img vdb:$tmpdir/b.img\"" DOMAIN=guest2 \
   LIBVIRT_URI=qemu+unix:///system CONTROL_GROUP=backup CONTROL_MODE=0660 \
   SNAPSHOT_ALLOW_USER=backup SNAPSHOT_ALLOW_GROUP=disk \
-  "FLEECE_DIR=$tmpdir/store" FLEECE_MAX_SIZE=1G CBT=no \
+  "FLEECE_DIR=$tmpdir/store" FLEECE_MAX_SIZE=1G CBT=no THREADS=3 \
   "NBDKIT_ARGS=fleece-block-size=64K quiesce=require" \
   BACKUP_DIR=/srv/b BACKUP_QUIESCE=auto BACKUP_KEEP_CHAINS=3 \
   BACKUP_KEEP_DAYS=7 BACKUP_METRICS=/x.prom BACKUP_ARGS=--full
@@ -84,6 +87,10 @@ conf bad1 "DISK=$tmpdir/a.img" CONTROL=no CONTROL_MODE=0660
 bad bad1 'CONTROL: CONTROL=no, but CONTROL_GROUP or CONTROL_MODE is set'
 conf bad1 "DISK=$tmpdir/a.img" "FLEECE_DIR=$tmpdir/a.img"
 bad bad1 "FLEECE_DIR: $tmpdir/a.img is not a directory"
+for t in 0 07 x 1025 -1; do
+  conf bad1 "DISK=$tmpdir/a.img" "THREADS=$t"
+  bad bad1 "THREADS: '$t' is not a whole number from 1 to 1024"
+done
 conf bad1 "DISK=$tmpdir/a.img" "NBDKIT_ARGS=-v"
 bad bad1 "NBDKIT_ARGS: '-v' is not KEY=VALUE"
 conf bad1 "DISK=$tmpdir/a.img" "FLEECE_MAX_SIZ=1G"
@@ -95,7 +102,7 @@ expect_fail_msg '^usage: nbdkit-fleece-start VM' "$START"
 echo "== a real start: FLEECE_MAX_SIZE=, CONTROL=no"
 # Data, not a hole: the filter copies only blocks that hold data.
 head -c 4M /dev/urandom > "$tmpdir/c.img"
-conf vm4 "DISK=$tmpdir/c.img" DOMAIN= CONTROL=no FLEECE_MAX_SIZE=3M \
+conf vm4 "DISK=$tmpdir/c.img" DOMAIN= CONTROL=no FLEECE_MAX_SIZE=3M THREADS=2 \
   "NBDKIT_ARGS=fleece-block-size=4K"
 "$START" vm4
 pid=$(cat "$run/vm4.pid")
