@@ -9,7 +9,8 @@
 # filter with a snapshot held open (fleece-block-size=BLOCK, default
 # 16K), and fio's random 4K writes at iodepth 16 for SECS seconds, so
 # most writes are first touches of their block.  NOSNAP=1 runs the same
-# without a snapshot; NBDKIT_ARGS adds server options (--threads N),
+# without a snapshot; AGE=SECS writes to the image for SECS seconds
+# before the snapshot is taken; NBDKIT_ARGS adds server options (--threads N),
 # FLEECE_ARGS arguments after the plugin's (another fleece-dir=).  It prints, each measured while fio runs:
 #   - fio's IOPS, mean and p99, and the filter's phase split (-v);
 #   - nbdkit's threads from 2 s to SECS-2 s (/proc/PID/task/*/schedstat):
@@ -88,6 +89,13 @@ while [ ! -S "$sock" ]; do
   kill -0 "$server" || { cat "$outdir/server.log" >&2; exit 1; }
   sleep 0.1
 done
+# AGE=SECS: random writes to the image first, without a snapshot, as
+# bench/run.sh's image has taken them from its earlier phases.
+if [ -n "${AGE:-}" ]; then
+  fio --name=age --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
+    --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime="$AGE" \
+    --size="${size_mib}M" > /dev/null 2>&1
+fi
 if [ -z "${NOSNAP:-}" ]; then
   /usr/bin/python3 "$benchdir/nbdtool.py" hold \
     "nbd+unix:///snapshot?socket=$sock" "$work/ready" &
