@@ -10,7 +10,8 @@
 # 16K), and fio's random 4K writes at iodepth 16 for SECS seconds, so
 # most writes are first touches of their block.  NOSNAP=1 runs the same
 # without a snapshot; AGE=SECS writes to the image for SECS seconds
-# before the snapshot is taken; NBDKIT_ARGS adds server options (--threads N),
+# before the snapshot is taken; SWITCH=1 takes and drops a snapshot
+# during 4 s of writes first, as bench/run.sh does; NBDKIT_ARGS adds server options (--threads N),
 # FLEECE_ARGS arguments after the plugin's (another fleece-dir=).  It prints, each measured while fio runs:
 #   - fio's IOPS, mean and p99, and the filter's phase split (-v);
 #   - nbdkit's threads from 2 s to SECS-2 s (/proc/PID/task/*/schedstat):
@@ -95,6 +96,18 @@ if [ -n "${AGE:-}" ]; then
   fio --name=age --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
     --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime="$AGE" \
     --size="${size_mib}M" > /dev/null 2>&1
+fi
+# SWITCH=1: a snapshot taken and dropped during 4 s of writes first, as
+# bench/run.sh does before its write phase (the switch under load).
+if [ -n "${SWITCH:-}" ]; then
+  fio --name=switch --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
+    --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime=4 \
+    --size="${size_mib}M" > /dev/null 2>&1 &
+  pids="$pids $!"
+  sleep 1
+  /usr/bin/python3 "$benchdir/nbdtool.py" firstbyte \
+    "nbd+unix:///snapshot?socket=$sock" > /dev/null
+  wait "${pids##* }"
 fi
 if [ -z "${NOSNAP:-}" ]; then
   /usr/bin/python3 "$benchdir/nbdtool.py" hold \
