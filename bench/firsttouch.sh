@@ -34,16 +34,8 @@ size_mib=${SIZE:-4096}
 block=${BLOCK:-16K}
 [ "$secs" -ge 10 ] || { echo "firsttouch: SECS must be at least 10" >&2; exit 2; }
 
-missing=()
-for p in linux-perf fio libnbd-bin python3-libnbd nbdkit; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-    missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source "$benchdir/functions.sh"
+bench_install linux-perf fio libnbd-bin python3-libnbd nbdkit
 
 VMDISK="$builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
 FLEECE="$builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"

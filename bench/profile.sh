@@ -25,16 +25,8 @@ builddir=${BUILDDIR:-$(dirname "$benchdir")}
 what=${1:-all}
 N=1024
 
-missing=()
-for p in valgrind linux-perf fio libnbd-bin python3-libnbd nbdkit; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-    missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source "$benchdir/functions.sh"
+bench_install valgrind linux-perf fio libnbd-bin python3-libnbd nbdkit
 
 VMDISK="$builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
 FLEECE="$builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"

@@ -51,22 +51,9 @@ systems=${only//,/ }
 systems=${systems:-$all_systems}
 
 # ---------------------------------------------------------------- set-up
-install_missing ()
-{
-  local p missing=()
-  # qemu-storage-daemon is in qemu-system-common on Debian 12.
-  for p in fio qemu-system-common qemu-utils libnbd-bin python3-libnbd nbdkit; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-      missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "bench: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-  fi
-}
-install_missing
+source "$benchdir/functions.sh"
+# qemu-storage-daemon is in qemu-system-common on Debian 12.
+bench_install fio qemu-system-common qemu-utils libnbd-bin python3-libnbd nbdkit
 
 VMDISK="$builddir/plugins/vmdisk/.libs/nbdkit-vmdisk-plugin.so"
 FLEECE="$builddir/filters/fleece/.libs/nbdkit-fleece-filter.so"
