@@ -138,11 +138,10 @@ perf_top ()                     # perf_top FILE ARGS...: the first lines
   echo "firsttouch: ${size_mib} MiB, fleece-block-size=$block," \
     "$([ -n "${NOSNAP:-}" ] && echo "no snapshot" || echo "snapshot held")," \
     "$secs s of fio randwrite 4K iodepth 16${NBDKIT_ARGS:+, $NBDKIT_ARGS}${FLEECE_ARGS:+, $FLEECE_ARGS}"
-  sed '/^{/,$!d' "$outdir/fio.json" | /usr/bin/python3 -c '
-import json, sys
-w = json.load(sys.stdin)["jobs"][0]["write"]
-print("fio: %.0f IOPS, mean %.0f us, p99 %.0f us" % (w["iops"],
-      w["clat_ns"]["mean"] / 1e3, w["clat_ns"]["percentile"]["99.000000"] / 1e3))'
+  /usr/bin/python3 "$benchdir/nbdtool.py" fio "$outdir/fio.json" |
+    awk '{ v[$1] = $2 }
+         END { printf "fio: %.0f IOPS, mean %.0f us, p99 %.0f us\n",
+               v["iops"], v["lat_mean_us"], v["p99_us"] }'
   sed -n 's/.*debug: fleece: generation [0-9]*: \([0-9]* live requests.*\)/phases: \1/p' \
     "$outdir/server.log" | tail -1
   join "$outdir/threads.0" "$outdir/threads.1" | awk -v s="$((secs - 4))" '
