@@ -67,6 +67,15 @@ threads ()                      # TID ON-CPU RUNQUEUE for nbdkit's threads
   done | sort
 }
 
+randwrite ()                    # randwrite NAME SECS [FIO-ARGS...]
+{
+  local name="$1" secs="$2"
+  shift 2
+  fio --name="$name" --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
+    --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime="$secs" \
+    --size="${size_mib}M" "$@"
+}
+
 head -c $((size_mib << 20)) /dev/urandom > "$work/disk.img"
 sync                            # no writeback left over
 cat "$work/disk.img" > /dev/null  # page-cached, as in bench/run.sh
@@ -85,16 +94,12 @@ done
 # AGE=SECS: random writes to the image first, without a snapshot, as
 # bench/run.sh's image has taken them from its earlier phases.
 if [ -n "${AGE:-}" ]; then
-  fio --name=age --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
-    --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime="$AGE" \
-    --size="${size_mib}M" > /dev/null 2>&1
+  randwrite age "$AGE" > /dev/null 2>&1
 fi
 # SWITCH=1: a snapshot taken and dropped during 4 s of writes first, as
 # bench/run.sh does before its write phase (the switch under load).
 if [ -n "${SWITCH:-}" ]; then
-  fio --name=switch --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
-    --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime=4 \
-    --size="${size_mib}M" > /dev/null 2>&1 &
+  randwrite switch 4 > /dev/null 2>&1 &
   pids="$pids $!"
   sleep 1
   /usr/bin/python3 "$benchdir/nbdtool.py" firstbyte \
@@ -108,9 +113,7 @@ if [ -z "${NOSNAP:-}" ]; then
   while [ ! -f "$work/ready" ]; do sleep 0.1; done
 fi
 
-fio --name=w --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
-  --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime="$secs" \
-  --size="${size_mib}M" --output-format=json > "$outdir/fio.json" \
+randwrite w "$secs" --output-format=json > "$outdir/fio.json" \
   2> "$outdir/fio.err" &
 fio=$!
 # The threads' counters at 2 s and SECS-2 s, whatever perf takes.
@@ -137,7 +140,7 @@ perf_top ()                     # perf_top FILE ARGS...: the first lines
 {
   echo "firsttouch: ${size_mib} MiB, fleece-block-size=$block," \
     "$([ -n "${NOSNAP:-}" ] && echo "no snapshot" || echo "snapshot held")," \
-    "$secs s of fio randwrite 4K iodepth 16${NBDKIT_ARGS:+, $NBDKIT_ARGS}${FLEECE_ARGS:+, $FLEECE_ARGS}"
+    "$secs s of fio randwrite 4K iodepth 16${AGE:+, AGE=$AGE}${SWITCH:+, SWITCH=$SWITCH}${NBDKIT_ARGS:+, $NBDKIT_ARGS}${FLEECE_ARGS:+, $FLEECE_ARGS}"
   /usr/bin/python3 "$benchdir/nbdtool.py" fio "$outdir/fio.json" |
     awk '{ v[$1] = $2 }
          END { printf "fio: %.0f IOPS, mean %.0f us, p99 %.0f us\n",
