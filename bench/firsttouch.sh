@@ -20,7 +20,8 @@
 #   - the machine's CPU by command, and nbdkit's by function, inclusive
 #     (perf cpu-clock; call graphs by DWARF unwinding);
 #   - whether the guest gives freed memory back to its host
-#     (virtio-balloon free page reporting, when the kernel shows it).
+#     (virtio-balloon free page reporting, when the kernel shows it;
+#     PAGE_REPORTING=off turns it off for the run, see functions.sh).
 #
 # BUILDDIR as for bench/run.sh; WORKDIR for the image and the store
 # (default /var/tmp); OUTDIR for the logs (default a new
@@ -45,19 +46,8 @@ mkdir -p "$outdir"
 work=$(mktemp -d "${WORKDIR:-/var/tmp}/fleece-ft-work.XXXXXX")
 sock="$work/s.sock"
 pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
-
-reporting ()                    # the guest's free page reporting
-{
-  local p=/sys/module/page_reporting/parameters
-  if [ -r "$p/reported_kib" ]; then
-    echo "free page reporting: on (order $(cat "$p/page_reporting_order")):" \
-      "memory the guest frees goes back to the host, and its next first" \
-      "touch costs a host fault"
-  else
-    echo "free page reporting: not visible (/sys/module/page_reporting)"
-  fi
-}
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$work"
+      bench_reporting_restore' EXIT
 
 threads ()                      # TID ON-CPU RUNQUEUE for nbdkit's threads
 {
@@ -76,6 +66,7 @@ randwrite ()                    # randwrite NAME SECS [FIO-ARGS...]
     --size="${size_mib}M" "$@"
 }
 
+bench_reporting_off > "$outdir/reporting"  # PAGE_REPORTING=off (functions.sh)
 head -c $((size_mib << 20)) /dev/urandom > "$work/disk.img"
 sync                            # no writeback left over
 cat "$work/disk.img" > /dev/null  # page-cached, as in bench/run.sh
@@ -151,7 +142,7 @@ perf_top ()                     # perf_top FILE ARGS...: the first lines
     { n++; run += $4 - $2; q += $5 - $3 }
     END { printf "nbdkit threads (%d, over %d s): on a CPU %.2f s, waiting for a CPU %.2f s, asleep %.2f s\n",
           n, s, run / 1e9, q / 1e9, n * s - (run + q) / 1e9 }'
-  reporting
+  echo "$(cat "$outdir/reporting") (at the start); now: $(bench_reporting_state)"
   echo "-- the machine's CPU by command (3 s, all CPUs):"
   perf_top "$outdir/perf.all" --no-children -g none --sort comm | head -6
   echo "-- nbdkit's CPU by function, inclusive (3 s):"

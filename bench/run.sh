@@ -16,6 +16,8 @@
 #                 (default: a new /var/tmp/fleece-bench-results.XXXXXX)
 # WORKDIR=/path   where the image and the stores live (default /var/tmp;
 #                 needs about 2.5x the image size free)
+# PAGE_REPORTING=off  the guest's free page reporting off for the run,
+#                 its free memory touched first (bench/functions.sh)
 set -euo pipefail
 set -f                          # URIs with '?' are passed unquoted
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
@@ -82,6 +84,7 @@ cleanup ()
     while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
   done
   rm -rf "$work"
+  bench_reporting_restore
 }
 trap cleanup EXIT
 
@@ -94,20 +97,6 @@ log () { echo "bench: $*" >&2; }
 rec () { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }
 
 now_ms () { echo $(( $(date +%s%N) / 1000000 )); }
-
-# A guest whose freed memory goes back to the host (virtio-balloon free
-# page reporting) pays a host fault on the first touch of each page it
-# allocates again: most of a first touch's cost on such a machine
-# (docs/performance.md), so the report says whether it is on.
-page_reporting ()
-{
-  local p=/sys/module/page_reporting/parameters
-  if [ -r "$p/reported_kib" ]; then
-    echo "page_reporting on: order $(cat "$p/page_reporting_order"), reported_kib $(cat "$p/reported_kib")"
-  else
-    echo "page_reporting off (or not visible in $p)"
-  fi
-}
 
 {
   echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -128,7 +117,7 @@ page_reporting ()
   echo "libnbd $(nbdcopy --version | tail -1)"
   echo "fs $(df -T "$work" | awk 'NR==2 {print $2}')"
   echo "uptime_before $(uptime)"
-  page_reporting
+  bench_reporting_off           # PAGE_REPORTING=off (bench/functions.sh)
 } > "$outdir/meta.txt"
 
 log "making a ${size_mib} MiB random image in $work"
@@ -380,7 +369,7 @@ for round in $(seq 1 "$rounds"); do
     sync                        # the next system starts with no dirty data
   done
 done
-{ echo "uptime_after $(uptime)"; page_reporting | sed 's/^/after_/'; } >> "$outdir/meta.txt"
+{ echo "uptime_after $(uptime)"; bench_reporting_state | sed 's/^/after_/'; } >> "$outdir/meta.txt"
 
 /usr/bin/python3 "$benchdir/report.py" "$outdir" | tee "$outdir/report.txt"
 /usr/bin/python3 "$benchdir/report.py" --markdown "$outdir" > "$outdir/report.md"
