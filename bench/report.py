@@ -3,7 +3,8 @@
 # nbdkit-fleece benchmark report: reads OUTDIR/results.tsv and
 # OUTDIR/meta.txt (written by bench/run.sh) and prints the tables and
 # the ratios the targets name.  Figures are the mean over the rounds;
-# the per-round table shows every round.
+# the per-round table shows every round, and each ratio's "rounds"
+# column the range of the same ratio taken round by round.
 #
 #   report.py [--markdown] OUTDIR
 import collections
@@ -148,6 +149,12 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def spread(d, a, ka, b, kb):
+    """The ratio a.ka / b.kb of each round that measured both."""
+    ra, rb = d.per_round(a, ka), d.per_round(b, kb)
+    return [ra[n] / rb[n] for n in sorted(ra) if rb.get(n)]
+
+
 def ratios(d, md):
     q = [s for s in ("qemu-fleece-qcow2", "qemu-fleece-raw")
          if d.get(s, "write_iops")]
@@ -160,40 +167,53 @@ def ratios(d, md):
             if x is not None]
     rows = []
 
-    def add(name, v, target, ok):
-        rows.append([name, fmt(v, "%.3f"), target,
+    def add(name, v, target, ok, pairs=None):
+        # pairs: (sys, key) over (sys, key), for the per-round spread
+        rr = spread(d, *pairs) if pairs else []
+        rows.append([name, fmt(v, "%.3f"),
+                     "%.3f-%.3f" % (min(rr), max(rr)) if rr else "-",
+                     target,
                      "-" if v is None or ok is None
                      else ("met" if ok else "NOT met")])
     r = ratio(d.get(f, "write_iops"), d.get(best, "write_iops") if best
               else None)
     add("(a) snapshot IOPS / QEMU fleecing IOPS (%s)" % (best or "-"), r,
-        ">= 2", r is not None and r >= 2)
+        ">= 2", r is not None and r >= 2,
+        (f, "write_iops", best, "write_iops") if best else None)
     r = ratio(d.get(f, "write_iops_early"),
               d.get(best, "write_iops_early") if best else None)
-    add("(a) same, first seconds only (copy-heavy phase)", r, "(info)", None)
+    add("(a) same, first seconds only (copy-heavy phase)", r, "(info)", None,
+        (f, "write_iops_early", best, "write_iops_early") if best else None)
     r = ratio(d.get(f, "write_p99_us"), d.get(best, "write_p99_us") if best
               else None)
     add("(a) snapshot p99 / QEMU fleecing p99", r, "< 1",
-        r is not None and r < 1)
+        r is not None and r < 1,
+        (f, "write_p99_us", best, "write_p99_us") if best else None)
     r = ratio(d.get("fleece-nosnap", "write_iops"), d.get("file", "write_iops"))
     add("(a) filter, no snapshot IOPS / file IOPS", r, ">= 0.97",
-        r is not None and r >= 0.97)
+        r is not None and r >= 0.97,
+        ("fleece-nosnap", "write_iops", "file", "write_iops"))
     r = ratio(d.get(f, "fresh_read_mibs"), plain)
     add("(b) snapshot read fresh / file read", r, ">= 0.95",
-        r is not None and r >= 0.95)
+        r is not None and r >= 0.95,
+        (f, "fresh_read_mibs", "file", "read_read_mibs"))
     r = ratio(d.get(f, "after_read_mibs"), plain)
     add("(b) snapshot read after (a) / file read", r, ">= 0.9",
-        r is not None and r >= 0.9)
+        r is not None and r >= 0.9,
+        (f, "after_read_mibs", "file", "read_read_mibs"))
     r = ratio(d.get(f, "conc_read_mibs"), plain)
     add("(b) snapshot read during (a) / file read", r,
         ">= QEMU's %s" % fmt(qconc, "%.3f"),
-        None if r is None or qconc is None else r >= qconc)
+        None if r is None or qconc is None else r >= qconc,
+        (f, "conc_read_mibs", "file", "read_read_mibs"))
     add("(b) QEMU: snapshot read during (a) / QEMU plain read", qconc,
-        "(reference)", None)
+        "(reference)", None,
+        (best, "conc_read_mibs", "qemu-plain", "read_read_mibs")
+        if best else None)
     r = max(held) if held else None
     add("(c) live writes held, ms (worst of idle, loaded)", r, "< 1",
         r is not None and r < 1)
-    return table(md, ["ratio", "value", "target", ""], rows)
+    return table(md, ["ratio", "value", "rounds", "target", ""], rows)
 
 
 def blocksize_table(d, md):
