@@ -3,7 +3,8 @@
 # nbdkit-fleece benchmark: the fleece filter beside nbdkit's file
 # plugin, the vmdisk plugin and qemu-storage-daemon's own fleecing, on
 # one random-filled raw image over Unix-socket NBD, interleaved
-# (round-robin over the systems).  See bench/README.md.
+# (round-robin over the systems, every other round in reverse order).
+# See bench/README.md.
 #
 #   bench/run.sh [--quick] [--rounds N] [--only SYSTEM,...] [--threads N]
 #
@@ -44,7 +45,10 @@ else
 fi
 size=$((size_mib << 20))
 
-# The systems, in round-robin order.  fleece-BS is the filter with a
+# The systems, in round-robin order (odd rounds; even rounds run them
+# in reverse, so that no system always follows the same one: a system's
+# run is slowed by what the one before it left behind, measured up to
+# 15%, docs/performance.md).  fleece-BS is the filter with a
 # snapshot active and fleece-block-size=BS; fleece-16K (the default) is
 # system 4.
 all_systems="file vmdisk fleece-nosnap fleece-16K qemu-fleece-qcow2 \
@@ -358,8 +362,11 @@ print(sum(e["length"] for e in json.load(sys.stdin)
 }
 
 # ---------------------------------------------------------------- main
+reversed=$(printf '%s\n' $systems | tac | tr '\n' ' ')
 for round in $(seq 1 "$rounds"); do
-  for sys in $systems; do
+  order=$systems
+  [ $((round % 2)) = 0 ] && order=$reversed
+  for sys in $order; do
     log "round $round: $sys"
     rm -rf "$work/store"; mkdir "$work/store"
     case "$sys" in
