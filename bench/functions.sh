@@ -56,11 +56,12 @@ bench_reporting_off ()
   bench_reporting_saved=$(cat "$p")
   echo 11 > "$p"                # above the largest order: nothing is reported
   # Touch all but 512 MiB of the free memory once (not the page cache).
-  free_mib=$(awk '$1 == "MemFree:" { print int($2 / 1024) - 512 }' /proc/meminfo)
+  free_mib=$(awk '$1 == "MemFree:" { m = int($2 / 1024) - 512
+                                      print (m > 0 ? m : 0) }' /proc/meminfo)
   /usr/bin/python3 -c '
 import mmap, sys
 n = int(sys.argv[1]) << 20
-m = mmap.mmap(-1, n)
+m = mmap.mmap(-1, max(n, 1))
 chunk = b"\1" * (64 << 20)
 for _ in range(n // len(chunk)):
     m.write(chunk)
