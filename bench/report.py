@@ -160,59 +160,46 @@ def ratios(d, md):
          if d.get(s, "write_iops")]
     best = max(q, key=lambda s: d.get(s, "write_iops")) if q else None
     f = "fleece-16K"                  # the default block size
-    plain = d.get("file", "read_read_mibs")
-    qplain = d.get("qemu-plain", "read_read_mibs")
-    qconc = ratio(d.get(best, "conc_read_mibs"), qplain) if best else None
+    qconc = ratio(d.get(best, "conc_read_mibs"),
+                  d.get("qemu-plain", "read_read_mibs"))
     held = [x for x in (d.get(f, "held_idle_ms"), d.get(f, "held_loaded_ms"))
             if x is not None]
     rows = []
 
-    def add(name, v, target, ok, pairs=None):
-        # pairs: (sys, key) over (sys, key), for the per-round spread
-        rr = spread(d, *pairs) if pairs else []
+    def row(name, v, rr, target, ok):
         rows.append([name, fmt(v, "%.3f"),
                      "%.3f-%.3f" % (min(rr), max(rr)) if rr else "-",
                      target,
                      "-" if v is None or ok is None
-                     else ("met" if ok else "NOT met")])
-    r = ratio(d.get(f, "write_iops"), d.get(best, "write_iops") if best
-              else None)
-    add("(a) snapshot IOPS / QEMU fleecing IOPS (%s)" % (best or "-"), r,
-        ">= 2", r is not None and r >= 2,
-        (f, "write_iops", best, "write_iops") if best else None)
-    r = ratio(d.get(f, "write_iops_early"),
-              d.get(best, "write_iops_early") if best else None)
-    add("(a) same, first seconds only (copy-heavy phase)", r, "(info)", None,
-        (f, "write_iops_early", best, "write_iops_early") if best else None)
-    r = ratio(d.get(f, "write_p99_us"), d.get(best, "write_p99_us") if best
-              else None)
-    add("(a) snapshot p99 / QEMU fleecing p99", r, "< 1",
-        r is not None and r < 1,
-        (f, "write_p99_us", best, "write_p99_us") if best else None)
-    r = ratio(d.get("fleece-nosnap", "write_iops"), d.get("file", "write_iops"))
-    add("(a) filter, no snapshot IOPS / file IOPS", r, ">= 0.97",
-        r is not None and r >= 0.97,
-        ("fleece-nosnap", "write_iops", "file", "write_iops"))
-    r = ratio(d.get(f, "fresh_read_mibs"), plain)
-    add("(b) snapshot read fresh / file read", r, ">= 0.95",
-        r is not None and r >= 0.95,
-        (f, "fresh_read_mibs", "file", "read_read_mibs"))
-    r = ratio(d.get(f, "after_read_mibs"), plain)
-    add("(b) snapshot read after (a) / file read", r, ">= 0.9",
-        r is not None and r >= 0.9,
-        (f, "after_read_mibs", "file", "read_read_mibs"))
-    r = ratio(d.get(f, "conc_read_mibs"), plain)
-    add("(b) snapshot read during (a) / file read", r,
+                     else ("met" if ok(v) else "NOT met")])
+
+    def add(name, a, ka, b, kb, target, ok=None):
+        # a.ka / b.kb: the means' ratio, and its range over the rounds
+        row(name, ratio(d.get(a, ka), d.get(b, kb)), spread(d, a, ka, b, kb),
+            target, ok)
+    add("(a) snapshot IOPS / QEMU fleecing IOPS (%s)" % (best or "-"),
+        f, "write_iops", best, "write_iops", ">= 2", lambda r: r >= 2)
+    add("(a) same, first seconds only (copy-heavy phase)",
+        f, "write_iops_early", best, "write_iops_early", "(info)")
+    add("(a) snapshot p99 / QEMU fleecing p99",
+        f, "write_p99_us", best, "write_p99_us", "< 1", lambda r: r < 1)
+    add("(a) filter, no snapshot IOPS / file IOPS",
+        "fleece-nosnap", "write_iops", "file", "write_iops", ">= 0.97",
+        lambda r: r >= 0.97)
+    add("(b) snapshot read fresh / file read",
+        f, "fresh_read_mibs", "file", "read_read_mibs", ">= 0.95",
+        lambda r: r >= 0.95)
+    add("(b) snapshot read after (a) / file read",
+        f, "after_read_mibs", "file", "read_read_mibs", ">= 0.9",
+        lambda r: r >= 0.9)
+    add("(b) snapshot read during (a) / file read",
+        f, "conc_read_mibs", "file", "read_read_mibs",
         ">= QEMU's %s" % fmt(qconc, "%.3f"),
-        None if r is None or qconc is None else r >= qconc,
-        (f, "conc_read_mibs", "file", "read_read_mibs"))
-    add("(b) QEMU: snapshot read during (a) / QEMU plain read", qconc,
-        "(reference)", None,
-        (best, "conc_read_mibs", "qemu-plain", "read_read_mibs")
-        if best else None)
-    r = max(held) if held else None
-    add("(c) live writes held, ms (worst of idle, loaded)", r, "< 1",
-        r is not None and r < 1)
+        None if qconc is None else lambda r: r >= qconc)
+    add("(b) QEMU: snapshot read during (a) / QEMU plain read",
+        best, "conc_read_mibs", "qemu-plain", "read_read_mibs", "(reference)")
+    row("(c) live writes held, ms (worst of idle, loaded)",
+        max(held) if held else None, [], "< 1", lambda r: r < 1)
     return table(md, ["ratio", "value", "rounds", "target", ""], rows)
 
 
