@@ -34,14 +34,13 @@ bench_reporting_param=/sys/module/page_reporting/parameters/page_reporting_order
 bench_reporting_saved=""
 bench_reporting_state ()
 {
-  local p=$bench_reporting_param
+  local p=$bench_reporting_param state=on
   if [ ! -r "$p" ]; then
     echo "page_reporting not visible (${p%/*})"
-  elif [ "$(cat "$p")" -gt 10 ]; then
-    echo "page_reporting off: order $(cat "$p"), reported_kib $(cat "${p%/*}/reported_kib")"
-  else
-    echo "page_reporting on: order $(cat "$p"), reported_kib $(cat "${p%/*}/reported_kib")"
+    return 0
   fi
+  [ "$(cat "$p")" -le 10 ] || state=off   # above the largest order
+  echo "page_reporting $state: order $(cat "$p"), reported_kib $(cat "${p%/*}/reported_kib")"
 }
 
 bench_reporting_off ()
