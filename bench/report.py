@@ -167,7 +167,10 @@ def ratios(d, md):
     rows = []
 
     def row(name, v, rr, target, ok):
-        rows.append([name, fmt(v, "%.3f"),
+        shown = fmt(v, "%.3f")
+        if v is not None and ok and ok(float(shown)) != ok(v):
+            shown = fmt(v, "%.5f")      # 0.96964, not a "0.970" NOT met
+        rows.append([name, shown,
                      "%.3f-%.3f" % (min(rr), max(rr)) if rr else "-",
                      target,
                      "-" if v is None or ok is None
