@@ -76,8 +76,8 @@ done
 outdir=${OUTDIR:-$(mktemp -d /var/tmp/fleece-bench-results.XXXXXX)}
 mkdir -p "$outdir"
 work=$(mktemp -d "${WORKDIR:-/var/tmp}/fleece-bench.XXXXXX")
-stores=$work
-[ -n "${STOREDIR:-}" ] && stores=$(mktemp -d "$STOREDIR/fleece-bench.XXXXXX")
+store="$work/store"            # every system's store; emptied each run
+[ -n "${STOREDIR:-}" ] && store=$(mktemp -d "$STOREDIR/fleece-bench-store.XXXXXX")
 results="$outdir/results.tsv"
 : > "$results"
 tool="/usr/bin/python3 $benchdir/nbdtool.py"
@@ -92,7 +92,7 @@ cleanup ()
   for p in $holder_pid $server_pid; do
     while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
   done
-  rm -rf "$work" "$stores"
+  rm -rf "$work" "$store"
   bench_reporting_restore
 }
 trap cleanup EXIT
@@ -125,7 +125,7 @@ now_ms () { echo $(( $(date +%s%N) / 1000000 )); }
   echo "fio $(fio --version)"
   echo "libnbd $(nbdcopy --version | tail -1)"
   echo "fs $(df -T "$work" | awk 'NR==2 {print $2}')"
-  echo "store_fs $(df -T "$stores" | awk 'NR==2 {print $2}')"
+  echo "store_fs $(df -T "$(dirname "$store")" | awk 'NR==2 {print $2}')"
   echo "uptime_before $(uptime)"
   bench_reporting_off           # PAGE_REPORTING=off (bench/functions.sh)
 } > "$outdir/meta.txt"
@@ -161,12 +161,12 @@ start_server ()
     file)          "${nbdkit[@]}" file "$img" 2> "$slog" & ;;
     vmdisk)        "${nbdkit[@]}" "$VMDISK" file="$img" 2> "$slog" & ;;
     fleece-nosnap) "${nbdkit[@]}" --filter="$FLEECE" "$VMDISK" file="$img" \
-                     fleece-dir="$stores/store" 2> "$slog" & ;;
+                     fleece-dir="$store" 2> "$slog" & ;;
     fleece-*)
       bs=${sys#fleece-}
       snap_uri="nbd+unix:///snapshot?socket=$sock"
       "${nbdkit[@]}" --filter="$FLEECE" "$VMDISK" file="$img" \
-        fleece-dir="$stores/store" fleece-block-size="$bs" 2> "$slog" & ;;
+        fleece-dir="$store" fleece-block-size="$bs" 2> "$slog" & ;;
     qemu-*)
       live_uri="nbd+unix:///live?socket=$sock"
       start_qsd "$sys" "$slog" ;;
@@ -177,7 +177,7 @@ start_server ()
 
 start_qsd ()
 {
-  local sys="$1" slog="$2" scratch="$stores/store/scratch"
+  local sys="$1" slog="$2" scratch="$store/scratch"
   local qsd=(qemu-storage-daemon
              --blockdev "driver=file,node-name=src,filename=$img")
   local nbd=(--nbd-server "addr.type=unix,addr.path=$sock")
@@ -253,7 +253,7 @@ store_bytes ()
     fd="/proc/$server_pid/fd/$fd"
     target=$(readlink "$fd" 2>/dev/null) || continue
     case "$target" in
-      "$stores/store/"*)
+      "$store/"*)
         total=$((total + $(stat -L -c '%b * %B' "$fd"))) ;;
     esac
   done
@@ -360,7 +360,7 @@ run_snapshot ()
       # Data the copy-before-write put in the scratch (its own layer;
       # read once the daemon has flushed the qcow2 metadata).
       rec "$sys" "$round" copied_bytes "$(qemu-img map --output=json \
-        "$stores/store/scratch" | /usr/bin/python3 -c '
+        "$store/scratch" | /usr/bin/python3 -c '
 import json, sys
 print(sum(e["length"] for e in json.load(sys.stdin)
           if e["data"] and e.get("depth", 0) == 0))')" ;;
@@ -374,7 +374,7 @@ for round in $(seq 1 "$rounds"); do
   [ $((round % 2)) = 0 ] && order=$reversed
   for sys in $order; do
     log "round $round: $sys"
-    rm -rf "$stores/store"; mkdir "$stores/store"
+    rm -rf "$store"; mkdir "$store"
     case "$sys" in
       file|vmdisk|fleece-nosnap|qemu-plain) run_plain "$sys" "$round" ;;
       *) run_snapshot "$sys" "$round" ;;
