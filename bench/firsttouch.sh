@@ -12,7 +12,10 @@
 # without a snapshot; AGE=SECS writes to the image for SECS seconds
 # before the snapshot is taken; SWITCH=1 takes and drops a snapshot
 # during 4 s of writes first, as bench/run.sh does; NBDKIT_ARGS adds server options (--threads N),
-# FLEECE_ARGS arguments after the plugin's (another fleece-dir=).  It prints, each measured while fio runs:
+# FLEECE_ARGS arguments after the plugin's (another fleece-dir=); READS=N
+# ends with N pairs of 5 s reads (1 MiB, iodepth 8, as bench/run.sh's),
+# the live export then the snapshot, once the writes are written back.
+# It prints, each measured while fio runs:
 #   - fio's IOPS, mean and p99, and the filter's phase split (-v);
 #   - nbdkit's threads from 2 s to SECS-2 s (/proc/PID/task/*/schedstat):
 #     time on a CPU, time runnable but waiting for one, and the rest
@@ -118,6 +121,21 @@ perf record -q -F 299 -e cpu-clock --call-graph dwarf,8192 -p "$server" \
   -o "$outdir/perf.nbdkit" -- sleep 3 > /dev/null 2>&1
 wait "$sampler"
 wait "$fio"
+# READS=N: the snapshot, now mostly in the store, against the live disk.
+reads=""
+if [ -n "${READS:-}" ] && [ -z "${NOSNAP:-}" ]; then
+  sync
+  for _ in $(seq 1 "$READS"); do
+    reads="$reads$(for e in "" snapshot; do
+      fio --name=r --ioengine=nbd --uri="nbd+unix:///$e?socket=$sock" \
+        --rw=read --bs=1M --iodepth=8 --time_based --runtime=5 \
+        --size="${size_mib}M" --output-format=json |
+        /usr/bin/python3 "$benchdir/nbdtool.py" fio /dev/stdin |
+        awk '$1 == "read_mibs" { printf " %.0f", $2 }'
+    done)
+"
+  done
+fi
 kill $pids 2>/dev/null || true
 wait 2>/dev/null || true
 pids=""
@@ -143,6 +161,9 @@ perf_top ()                     # perf_top FILE ARGS...: the first lines
     END { printf "nbdkit threads (%d, over %d s): on a CPU %.2f s, waiting for a CPU %.2f s, asleep %.2f s\n",
           n, s, run / 1e9, q / 1e9, n * s - (run + q) / 1e9 }'
   echo "$(cat "$outdir/reporting") (at the start); now: $(bench_reporting_state)"
+  [ -z "$reads" ] || echo "$reads" | awk 'NF == 2 {
+    printf "read after the writes: live %d MiB/s, snapshot %d MiB/s, ratio %.3f\n",
+           $1, $2, $2 / $1 }'
   echo "-- the machine's CPU by command (3 s, all CPUs):"
   perf_top "$outdir/perf.all" --no-children -g none --sort comm | head -6
   echo "-- nbdkit's CPU by function, inclusive (3 s):"
