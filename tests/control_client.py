@@ -87,6 +87,21 @@ def expect_error(reply, code, what, id=None):
     return reply
 
 
+def wait_status(c, key, value, seconds=10):
+    """Poll status until member key is value, and return that reply.
+    nbdkit closes an NBD connection a little after the client's
+    shutdown returns, so counts of clients lag behind it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        r = c.call("status")
+        if r.get(key) == value:
+            return r
+        if time.monotonic() > deadline:
+            fail("status %s never became %r in %d s: %r" %
+                 (key, value, seconds, r))
+        time.sleep(0.01)
+
+
 def expect_status(c, what, **want):
     """A status request whose members include want (keys with _ for -)."""
     r = expect_ok(c.call("status"), what)

@@ -37,15 +37,6 @@ def snap():
     gen = int(re.match(r"fleece snapshot generation (\d+),", d).group(1))
     return h, gen
 
-def wait_until(key, value):
-    # The server handles an NBD close a little after our close returns.
-    for _ in range(500):
-        r = c.call("status")
-        if r[key] == value:
-            return r
-        time.sleep(0.01)
-    fail("status %s never became %r: %r" % (key, value, r))
-
 A = bytes(range(256)) * (16 * B // 256)
 live.pwrite(A, 0)
 r = expect_ok(c.call("snapshot-begin"), "begin with no NBD client")
@@ -60,7 +51,7 @@ expect_status(c, "one snapshot client", state="active", pinned=True,
 ok("begin with no client; an NBD client joins generation 1, old data")
 
 h.shutdown()
-wait_until("snapshot-clients", 0)
+wait_status(c, "snapshot-clients", 0)
 expect_status(c, "after the last client closed", state="active",
               pinned=True, generation=1, snapshot_clients=0)
 h, gen = snap()
@@ -91,18 +82,18 @@ if r["generation"] != 2:
     fail("begin did not adopt generation 2: %r" % r)
 expect_status(c, "adopted", state="active", pinned=True, generation=2)
 h.shutdown()
-wait_until("snapshot-clients", 0)
+wait_status(c, "snapshot-clients", 0)
 expect_status(c, "adopted snapshot after its client closed",
               state="active", pinned=True, generation=2)
 ok("begin adopts and pins an active snapshot")
 expect_ok(c.call("snapshot-end"), "end generation 2")
 
 h, gen = snap()
-wait_until("snapshot-clients", 1)          # snap()'s second connection
+wait_status(c, "snapshot-clients", 1)          # snap()'s second connection
 expect_status(c, "unpinned", state="active", pinned=False, generation=3,
               snapshot_clients=1)
 h.shutdown()
-wait_until("state", "none")
+wait_status(c, "state", "none")
 ok("an unpinned snapshot ends with its last client")
 live.shutdown()
 EOF

@@ -106,6 +106,7 @@ if sb.pread(65536, (3 << 20) - 65536) != b"B" * 65536:
     fail("snapshot/b shows a write made after the snapshot "
          "(its disk was not switched with disk a)")
 ok("both snapshot exports show the disks as they were")
+wait_status(c, "snapshot-clients", 2)      # desc_of's second connections
 r = expect_status(c, "two disks, active", state="active", generation=1,
                   snapshot_clients=2)
 sizes = [(d["name"], d["export"], d["disk-size"], d["state"])
@@ -116,11 +117,7 @@ if sizes != [("a", "snapshot/a", 1 << 20, "active"),
     fail("status disks %r, disk-size %r" % (sizes, r["disk-size"]))
 ok("status: %r" % sizes)
 sa.shutdown(); sb.shutdown()
-# nbdkit closes a connection after the client's shutdown returns.
-for _ in range(200):
-    if c.call("status").get("state") == "none":
-        break
-    time.sleep(0.05)
+wait_status(c, "state", "none")
 expect_status(c, "both snapshot connections closed", state="none")
 
 # snapshot-begin from the control thread: the filter's own contexts.
