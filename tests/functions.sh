@@ -57,6 +57,7 @@ trap _cleanup EXIT
 pid_running ()
 {
   local stat tasks
+  [[ $1 =~ ^[0-9]+$ ]] || return 1
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
   [ "${stat%% *}" != Z ] && return 0
@@ -67,7 +68,23 @@ pid_running ()
 # cleanup_pid PID: kill PID when the test exits.
 cleanup_pid ()
 {
+  [[ $1 =~ ^[0-9]+$ ]] || { echo "$0: FAIL: cleanup_pid: '$1' is not a pid" >&2; exit 1; }
   _cleanup_pids+=("$1")
+}
+
+# pid_of PIDFILE: the pid in PIDFILE, once nbdkit has written it (it
+# may bind its socket first, and writes the file in more than one
+# step): waits up to 10 s, fails the test if it never holds a pid.
+pid_of ()
+{
+  local i p=""
+  for i in $(seq 1 200); do
+    p=$(cat "$1" 2>/dev/null) || p=""
+    [[ $p =~ ^[0-9]+$ ]] && { echo "$p"; return 0; }
+    sleep 0.05
+  done
+  echo "$0: FAIL: $1 holds no pid after 10 s: '$p'" >&2
+  exit 1
 }
 
 # forget_pid PID: PID is gone (dead and waited for, or a zombie that
@@ -121,7 +138,7 @@ start_nbdkit ()
     sleep 0.05
   done
   [ -s "$pidfile" ] || { echo "$0: nbdkit did not start" >&2; return 1; }
-  cleanup_pid "$(cat "$pidfile")"
+  cleanup_pid "$(pid_of "$pidfile")"
 }
 
 # stop_nbdkit PIDFILE SIGNAL: send SIGNAL (TERM, KILL, ...) to the
@@ -129,7 +146,7 @@ start_nbdkit ()
 stop_nbdkit ()
 {
   local p
-  p=$(cat "$1")
+  p=$(pid_of "$1")
   kill -"$2" "$p"
   while pid_running "$p"; do sleep 0.05; done
   forget_pid "$p"

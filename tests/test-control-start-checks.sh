@@ -36,7 +36,7 @@ start_fails ()
   out=$("${pre[@]}" nbdkit -P "$run/pid" -U "$run/nbd.sock" \
           --filter="$FLEECE" memory 1M "$@" 2>&1) || status=$?
   if [ -s "$run/pid" ]; then
-    cleanup_pid "$(cat "$run/pid")"
+    cleanup_pid "$(pid_of "$run/pid")"
   fi
   if [ "$status" = 0 ]; then
     echo "$0: FAIL: nbdkit $* exited 0 (in the background: pid file" \

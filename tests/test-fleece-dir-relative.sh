@@ -20,7 +20,7 @@ sock="$tmpdir/sock"
   nbdkit -U "$sock" -P "$tmpdir/pid" --filter="$FLEECE" \
     memory 1M fleece-dir=rel fleece-block-size=4K fleece-max-size=4K \
     control="$tmpdir/ctl")
-cleanup_pid "$(cat "$tmpdir/pid")"
+cleanup_pid "$(pid_of "$tmpdir/pid")"
 
 /usr/bin/python3 - "$sock" "$tmpdir" <<'EOF'
 import sys, nbd

@@ -103,7 +103,7 @@ refused ()                      # REASON PLUGIN [ARGS...]
     echo "$0: FAIL: quiesce=require started with: $*" >&2; exit 1
   fi
   [ ! -e "$tmpdir/pid" ] || {
-    cleanup_pid "$(cat "$tmpdir/pid")"
+    cleanup_pid "$(pid_of "$tmpdir/pid")"
     echo "$0: FAIL: nbdkit forked before refusing: $*" >&2; exit 1; }
   grep -Fq "quiesce=require: nothing can freeze the guest ($why)" "$tmpdir/err" &&
   grep -Fq "give quiesce-command=PATH, or use the vmdisk plugin with domain= or agent-socket=" \

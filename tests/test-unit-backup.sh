@@ -26,7 +26,7 @@ base=("DISK=$tmpdir/disk.img" DOMAIN= "NBDKIT_ARGS=fleece-block-size=4K"
       "BACKUP_DIR=$out")
 conf "$vm" "${base[@]}"
 "$START" "$vm"
-cleanup_pid "$(cat "$RUNTIME_DIRECTORY/$vm.pid")"
+cleanup_pid "$(pid_of "$RUNTIME_DIRECTORY/$vm.pid")"
 
 # The unit's ExecStart, made runnable here.
 line=$(sed -n 's/^ExecStart=//p' "$unit" |
