@@ -249,19 +249,26 @@ open_disks (struct nbd_handle **live)
   }
 }
 
-/* Whether the failure the run expects has come (none expected: yes). */
-static bool
-expected_seen (void)
+/* Generations that broke, over all disks. */
+static uint64_t
+broken_total (void)
 {
   uint64_t broken = 0;
   unsigned d;
 
   for (d = 0; d < ndisks; d++)
     broken += stat_broken_gens[d];
+  return broken;
+}
+
+/* Whether the failure the run expects has come (none expected: yes). */
+static bool
+expected_seen (void)
+{
   switch (expect_failures) {
   case EXPECT_REFUSED:
     return __atomic_load_n (&stat_refused, __ATOMIC_RELAXED) > 0;
-  case EXPECT_BROKEN: return broken > 0;
+  case EXPECT_BROKEN: return broken_total () > 0;
   default: return true;
   }
 }
@@ -270,7 +277,6 @@ expected_seen (void)
 static void
 report (unsigned generations, double secs)
 {
-  uint64_t broken = 0;
   unsigned d;
 
   printf ("test-fleece-stress: ok: %u generations over %u disk%s, %"
@@ -283,8 +289,6 @@ report (unsigned generations, double secs)
           stat_amb_out,
           generations ? stat_open_total_ms / generations : 0.0,
           stat_open_max_ms, secs);
-  for (d = 0; d < ndisks; d++)
-    broken += stat_broken_gens[d];
   /* A run that expected failures and saw none proved nothing. */
   if (!expected_seen ())
     die ("FLEECE_STRESS_EXPECT=%s, but in %u generations no %s",
@@ -297,7 +301,7 @@ report (unsigned generations, double secs)
   if (expect_failures == EXPECT_BROKEN)
     printf ("test-fleece-stress: %" PRIu64 " generations broke, %" PRIu64
             " snapshot reads failed with EIO, every other read exact\n",
-            broken, stat_broken_reads);
+            broken_total (), stat_broken_reads);
   for (d = 0; expect_failures == EXPECT_BROKEN && ndisks > 1
          && d < ndisks; d++)
     printf ("test-fleece-stress: disk %s: %" PRIu64 " generations broke%s\n",
