@@ -51,7 +51,7 @@ chmod +x "$tmpdir/quiesce.sh"
 serve ()                        # [NBDKIT-ARGS...]: (re)start the server
 {
   if [ -s "$tmpdir/nbdkit.pid" ]; then
-    local pid; pid=$(cat "$tmpdir/nbdkit.pid")
+    local pid; pid=$(pid_of "$tmpdir/nbdkit.pid")
     kill "$pid"
     while pid_running "$pid"; do sleep 0.05; done
     forget_pid "$pid"

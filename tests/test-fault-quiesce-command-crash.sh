@@ -120,7 +120,7 @@ start ()
     --filter="$FLEECE" ${opts[@]+"${opts[@]}"} file "$disk" \
     quiesce-command="$cmd" quiesce-timeout=60s \
     ${params[@]+"${params[@]}"} 2>> "$tmpdir/nbdkit.log"
-  pid=$(cat "$tmpdir/nbdkit.pid")
+  pid=$(pid_of "$tmpdir/nbdkit.pid")
 }
 
 # wait_gone PID: until PID is gone or a zombie (init may reap it late;

@@ -93,7 +93,7 @@ start ()
 kill_nbdkit ()
 {
   local pid
-  pid=$(cat "$tmpdir/nbdkit.pid")
+  pid=$(pid_of "$tmpdir/nbdkit.pid")
   kill -9 "$pid"
   while pid_running "$pid"; do sleep 0.05; done
   rm -f "$sockn"

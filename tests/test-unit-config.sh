@@ -105,7 +105,7 @@ head -c 4M /dev/urandom > "$tmpdir/c.img"
 conf vm4 "DISK=$tmpdir/c.img" DOMAIN= CONTROL=no FLEECE_MAX_SIZE=3M THREADS=2 \
   "NBDKIT_ARGS=fleece-block-size=4K"
 "$START" vm4
-pid=$(cat "$run/vm4.pid")
+pid=$(pid_of "$run/vm4.pid")
 cleanup_pid "$pid"
 [ ! -e "$run/vm4.ctl" ] || { echo "$0: FAIL: CONTROL=no made $run/vm4.ctl" >&2; exit 1; }
 # The cap is the filter's: 3 MiB of a 4 MiB write cannot be preserved.

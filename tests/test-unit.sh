@@ -66,7 +66,7 @@ start_unit ()
   line=$(unit_lines ExecStart)
   echo "ExecStart: $line"
   eval "$line"                          # returns once listening (forking)
-  pid=$(cat "$RUNTIME_DIRECTORY/$inst.pid")
+  pid=$(pid_of "$RUNTIME_DIRECTORY/$inst.pid")
   cleanup_pid "$pid"
   [ -S "$sock" ] || { echo "$0: FAIL: no socket after ExecStart returned" >&2; exit 1; }
   while read -r line; do
